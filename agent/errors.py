@@ -1,0 +1,38 @@
+"""The agent's error family.
+
+    AgentError                  anything the agent expects and can explain
+     ├─ ConfigError             bad settings or command-line input
+     └─ KubeError               the API server said no (wraps the client's exception)
+          ├─ NotFoundError
+          └─ ConflictError
+
+Every error carries `exit_code`: the CLI prints the message and exits with it (2 by default).
+"""
+
+from __future__ import annotations
+
+
+class AgentError(Exception):
+    """Base of every error the agent raises on purpose."""
+
+    exit_code = 2
+
+
+class ConfigError(AgentError):
+    """Settings or command-line input that cannot be used as given."""
+
+
+class KubeError(AgentError):
+    """The Kubernetes API refused or failed a request."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NotFoundError(KubeError):
+    """The object does not exist (HTTP 404)."""
+
+
+class ConflictError(KubeError):
+    """A conflicting write (HTTP 409)."""

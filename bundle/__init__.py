@@ -1,0 +1,1 @@
+"""Signed bundles: DSSE envelopes, keyrings, manifests, the strict archive reader and writer."""
