@@ -2,9 +2,11 @@
 
     AgentError                  anything the agent expects and can explain
      ├─ ConfigError             bad settings or command-line input
-     └─ KubeError               the API server said no (wraps the client's exception)
-          ├─ NotFoundError
-          └─ ConflictError
+     ├─ KubeError               the API server said no (wraps the client's exception)
+     │    ├─ NotFoundError
+     │    ├─ ConflictError
+     │    └─ GoneError          a resource version expired (HTTP 410)
+     └─ HelmError               the helm CLI failed (exit status and its stderr)
 
 Every error carries `exit_code`: the CLI prints the message and exits with it (2 by default).
 """
@@ -36,3 +38,16 @@ class NotFoundError(KubeError):
 
 class ConflictError(KubeError):
     """A conflicting write (HTTP 409)."""
+
+
+class GoneError(KubeError):
+    """A resource version expired (HTTP 410): start the list or watch again."""
+
+
+class HelmError(AgentError):
+    """The helm CLI failed; `stderr` holds its last words for the status message."""
+
+    def __init__(self, message: str, stderr: str = "", returncode: int = 0) -> None:
+        super().__init__(message)
+        self.stderr = stderr
+        self.returncode = returncode

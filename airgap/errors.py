@@ -1,7 +1,15 @@
 """The air-gap importer's error family.
 
-AirgapError                 anything the importer expects and can explain
- └─ RegistryError           the registry refused or failed a request
+AirgapError                     anything the importer expects and can explain (exit 2)
+ ├─ LayoutError                 the OCI image layout is malformed or a blob does not match its
+ │                              descriptor (exit 1: the input is bad, nothing was sent)
+ ├─ AddressError                the registry address or its options are unusable
+ ├─ PushCancelledError          a cancellation hook stopped the push; rerun to resume
+ └─ RegistryError               the registry refused or failed a request
+     ├─ RegistryUnreachableError    connection refused, DNS, TLS or timeout
+     └─ RegistryAuthError           401/403: wrong or missing credentials or permissions
+
+Messages say what failed, on which registry (never with credentials) and what to do.
 """
 
 from __future__ import annotations
@@ -13,5 +21,33 @@ class AirgapError(Exception):
     exit_code = 2
 
 
+class LayoutError(AirgapError):
+    """The OCI image layout is malformed, or a blob's bytes do not match its descriptor."""
+
+    exit_code = 1
+
+
+class AddressError(AirgapError):
+    """The registry address or its transport options cannot be used."""
+
+
+class PushCancelledError(AirgapError):
+    """A cancellation hook stopped the push; uploads in flight are journaled for resume."""
+
+
 class RegistryError(AirgapError):
     """The registry refused or failed a request."""
+
+    def __init__(self, message: str, status_code: int | None = None, *, transient: bool = False):
+        super().__init__(message)
+        self.status_code = status_code
+        # True when retrying later can help (5xx gateway errors, broken connections).
+        self.transient = transient
+
+
+class RegistryUnreachableError(RegistryError):
+    """No HTTP answer: connection refused, name resolution, TLS handshake or timeout."""
+
+
+class RegistryAuthError(RegistryError):
+    """The registry rejected the credentials (401) or the permissions (403)."""

@@ -2,6 +2,15 @@
 
 BundleError                 anything the bundle code expects and can explain (exit 2)
  └─ VerificationError       the input does not verify (exit 1: scripts tell "bad" from "broken")
+     ├─ SignatureError      too few valid signatures, wrong key, wrong payload type
+     ├─ KeyringError        keyring chain: version skip, rotation not signed, malformed
+     ├─ ExpiredError        a manifest, keyring or permit is past its expiry
+     ├─ RollbackError       sequence lower than the last applied one without a permit
+     ├─ ManifestError       the signed manifest is malformed or inconsistent
+     └─ ArchiveError        the tar itself: unsafe member, unlisted file, size or digest mismatch
+
+Every message starts with the name of the check that failed, so a user (and a test) can tell
+which rule rejected the input.
 """
 
 from __future__ import annotations
@@ -17,3 +26,27 @@ class VerificationError(BundleError):
     """A signature, digest, size, expiry, sequence or path check failed."""
 
     exit_code = 1
+
+
+class SignatureError(VerificationError):
+    """A DSSE envelope lacks a threshold of valid signatures of the required role."""
+
+
+class KeyringError(VerificationError):
+    """A keyring version does not follow from the trusted one."""
+
+
+class ExpiredError(VerificationError):
+    """A signed document is past its `expires` time."""
+
+
+class RollbackError(VerificationError):
+    """The bundle is older than the one already applied and no signed permit allows it."""
+
+
+class ManifestError(VerificationError):
+    """The signed manifest is malformed or internally inconsistent."""
+
+
+class ArchiveError(VerificationError):
+    """The tar archive breaks a rule of the strict reader."""

@@ -1,0 +1,197 @@
+"""The helm CLI as asyncio subprocesses: template, upgrade --install, history, rollback, manifest.
+
+I/O: child processes only (the helm binary from settings talks to the API server itself). At
+most `concurrency` helm processes run at once and one operation per release at a time. Nothing
+here waits for workloads (`--wait` is never passed): health is judged afterwards by reading the
+release's objects. No `--atomic`/`--rollback-on-failure` either: a failed upgrade leaves the
+previously deployed revision in place and we report it; it is never uninstalled.
+
+Stuck releases (`pending-*` left behind by a killed helm) are recovered by `recover()`: a
+pending upgrade or rollback is rolled back to the last deployed revision (helm's rollback does
+not refuse a pending latest revision); a pending install with nothing ever deployed is
+uninstalled, so the next reconcile installs it cleanly instead of upgrading a half-made release.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from agent.errors import HelmError
+
+log = logging.getLogger(__name__)
+TERM_GRACE_SECONDS = 10.0
+HISTORY_MAX = "5"
+PENDING = ("pending-install", "pending-upgrade", "pending-rollback")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One line of `helm history -o json`."""
+
+    revision: int
+    status: str
+    chart: str
+    description: str
+
+
+def recovery_action(history: Sequence[Revision]) -> tuple[str, int]:
+    """Pure: what to do about a release whose latest revision is pending.
+
+    Returns ("none", 0), ("rollback", revision) or ("uninstall", 0).
+    """
+    if not history or history[-1].status not in PENDING:
+        return ("none", 0)
+    good = [r for r in history[:-1] if r.status == "deployed"] or [
+        r for r in history[:-1] if r.status == "superseded"
+    ]
+    if history[-1].status == "pending-install" or not good:
+        return ("uninstall", 0)
+    return ("rollback", good[-1].revision)
+
+
+class Helm:
+    """Runs helm with a process cap and a lock per release."""
+
+    def __init__(self, binary: str, env: Mapping[str, str], concurrency: int) -> None:
+        self.binary = binary
+        self.env = dict(env)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.running: set[tuple[str, str]] = set()
+
+    def lock(self, namespace: str, release: str) -> asyncio.Lock:
+        """The lock serialising every helm call for one release (hold it around a whole sequence)."""
+        return self._locks.setdefault((namespace, release), asyncio.Lock())
+
+    async def run(self, args: Sequence[str], release: tuple[str, str] | None = None) -> str:
+        """Run `helm <args>` and return stdout.
+
+        Raises:
+            HelmError: helm could not be started or exited non-zero (stderr attached).
+        """
+        async with self._slots:
+            if release:
+                self.running.add(release)
+            try:
+                return await self._spawn(args)
+            finally:
+                if release:
+                    self.running.discard(release)
+
+    async def _spawn(self, args: Sequence[str]) -> str:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self.binary, *args, env=self.env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        except OSError as exc:
+            raise HelmError(f"cannot run helm at {self.binary!r}: {exc}; set OUTPOST_HELM or --helm") from exc
+        try:
+            out, err = await proc.communicate()
+        except asyncio.CancelledError:
+            await _terminate(proc)
+            raise
+        if proc.returncode != 0:
+            stderr = err.decode(errors="replace").strip()
+            raise HelmError(f"helm {args[0]} failed: {stderr[-800:]}", stderr=stderr,
+                            returncode=proc.returncode or 0)
+        return out.decode(errors="replace")
+
+    async def template(self, release: str, namespace: str, chart: str, values: Mapping[str, Any],
+                       version: str = "") -> list[dict[str, Any]]:
+        """Render the chart without touching the cluster; the objects it would create."""
+        with _values_file(values) as path:
+            args = ["template", release, chart, "-n", namespace, "-f", path, *_version(version)]
+            return parse_manifest(await self.run(args))
+
+    async def upgrade_install(self, release: str, namespace: str, chart: str,
+                              values: Mapping[str, Any], version: str = "") -> None:
+        with _values_file(values) as path:
+            await self.run(["upgrade", "--install", release, chart, "-n", namespace, "-f", path,
+                            "--history-max", HISTORY_MAX, *_version(version)], (namespace, release))
+
+    async def history(self, release: str, namespace: str) -> list[Revision]:
+        """The release's revisions, oldest first ([] when there is no such release)."""
+        try:
+            out = await self.run(["history", release, "-n", namespace, "-o", "json", "--max", "20"])
+        except HelmError as exc:
+            if "not found" in exc.stderr:
+                return []
+            raise
+        rows = json.loads(out or "[]")
+        return [Revision(int(r["revision"]), str(r.get("status", "")), str(r.get("chart", "")),
+                         str(r.get("description", ""))) for r in rows]
+
+    async def manifest(self, release: str, namespace: str) -> list[dict[str, Any]]:
+        return parse_manifest(await self.run(["get", "manifest", release, "-n", namespace]))
+
+    async def rollback(self, release: str, namespace: str, revision: int) -> None:
+        await self.run(["rollback", release, str(revision), "-n", namespace], (namespace, release))
+
+    async def uninstall(self, release: str, namespace: str) -> bool:
+        """Remove the release; False when there was none."""
+        try:
+            await self.run(["uninstall", release, "-n", namespace], (namespace, release))
+        except HelmError as exc:
+            if "not found" in exc.stderr:
+                return False
+            raise
+        return True
+
+    async def recover(self, release: str, namespace: str) -> str:
+        """Unlock a release stuck in pending-* by a helm process that is gone; returns what was done."""
+        if (namespace, release) in self.running:
+            return "none"
+        action, revision = recovery_action(await self.history(release, namespace))
+        if action == "rollback":
+            log.warning("helm release %s/%s stuck pending: rolling back to %d", namespace, release, revision)
+            await self.rollback(release, namespace, revision)
+        elif action == "uninstall":
+            log.warning("helm release %s/%s stuck pending-install: uninstalling", namespace, release)
+            await self.uninstall(release, namespace)
+        return action
+
+
+def parse_manifest(text: str) -> list[dict[str, Any]]:
+    """The objects of a multi-document YAML manifest (empty documents skipped)."""
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        raise HelmError(f"helm produced a manifest that is not YAML: {exc}") from exc
+    return [d for d in docs if isinstance(d, dict) and d.get("kind")]
+
+
+def _version(version: str) -> list[str]:
+    return ["--version", version] if version else []
+
+
+@contextlib.contextmanager
+def _values_file(values: Mapping[str, Any]) -> Iterator[str]:
+    """Values as a private temporary JSON file (JSON is YAML), removed afterwards."""
+    fd, path = tempfile.mkstemp(prefix="outpost-values-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(dict(values), handle)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+async def _terminate(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then wait: a SIGKILLed helm is what leaves releases pending."""
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), TERM_GRACE_SECONDS)
+        except TimeoutError:
+            proc.kill()

@@ -1,0 +1,121 @@
+"""AgentSettings: every knob of `outpost agent run`, built once from the environment and options.
+
+Pure: `from_env(env, overrides)` reads a mapping handed in (the CLI passes `os.environ` and the
+command-line options); nothing here touches the process environment, files or the network.
+Every interval, limit and port is a named default below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from agent.errors import ConfigError
+
+DEFAULT_NAMESPACE = "outpost-system"
+DEFAULT_RESYNC_SECONDS = 60.0
+DEFAULT_METRICS_PORT = 8080
+DEFAULT_CONCURRENCY = 8
+DEFAULT_WRITE_QPS = 20.0
+DEFAULT_WRITE_BURST = 40
+DEFAULT_HELM_CONCURRENCY = 2
+DEFAULT_LEASE_NAME = "outpost-agent"
+DEFAULT_LEASE_SECONDS = 15.0
+DEFAULT_RENEW_SECONDS = 5.0
+DEFAULT_STALL_SECONDS = 180.0
+DEFAULT_REQUEST_TIMEOUT = 30.0
+
+# Environment variable → field name; command-line options override these.
+ENV_NAMES = {
+    "KUBECONFIG": "kubeconfig",
+    "OUTPOST_NAMESPACE": "namespace",
+    "OUTPOST_RESYNC_SECONDS": "resync_seconds",
+    "OUTPOST_METRICS_HOST": "metrics_host",
+    "OUTPOST_METRICS_PORT": "metrics_port",
+    "OUTPOST_CONCURRENCY": "concurrency",
+    "OUTPOST_WRITE_QPS": "write_qps",
+    "OUTPOST_WRITE_BURST": "write_burst",
+    "OUTPOST_HELM": "helm_path",
+    "OUTPOST_HELM_CONCURRENCY": "helm_concurrency",
+    "OUTPOST_CHART_ROOT": "chart_root",
+    "OUTPOST_LEASE_NAME": "lease_name",
+    "OUTPOST_LEASE_SECONDS": "lease_seconds",
+    "OUTPOST_RENEW_SECONDS": "renew_seconds",
+    "OUTPOST_IDENTITY": "identity",
+}
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """Everything the running agent needs to know about its surroundings and limits."""
+
+    kubeconfig: str = ""
+    in_cluster: bool = False
+    namespace: str = DEFAULT_NAMESPACE
+    resync_seconds: float = DEFAULT_RESYNC_SECONDS
+    metrics_host: str = ""
+    metrics_port: int = DEFAULT_METRICS_PORT
+    concurrency: int = DEFAULT_CONCURRENCY
+    write_qps: float = DEFAULT_WRITE_QPS
+    write_burst: int = DEFAULT_WRITE_BURST
+    helm_path: str = "helm"
+    helm_concurrency: int = DEFAULT_HELM_CONCURRENCY
+    chart_root: str = "."
+    lease_name: str = DEFAULT_LEASE_NAME
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    renew_seconds: float = DEFAULT_RENEW_SECONDS
+    stall_seconds: float = DEFAULT_STALL_SECONDS
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    identity: str = ""
+
+
+def from_env(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> AgentSettings:
+    """Build settings from `env`, then `overrides` (options given on the command line win).
+
+    Raises:
+        ConfigError: a value has the wrong type or is out of range.
+    """
+    values: dict[str, Any] = {}
+    for env_name, field in ENV_NAMES.items():
+        if env.get(env_name):
+            values[field] = env[env_name]
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None and v != ""})
+    settings = replace(AgentSettings(), **_coerce(values))
+    return _complete(settings, env)
+
+
+def _coerce(values: Mapping[str, Any]) -> dict[str, Any]:
+    types: dict[str, Callable[[Any], Any]] = {
+        f.name: {"int": int, "float": float, "bool": bool}.get(str(f.type), str) for f in fields(AgentSettings)
+    }
+    out: dict[str, Any] = {}
+    for name, raw in values.items():
+        try:
+            out[name] = types[name](raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"setting {name}={raw!r} is not a valid {types[name].__name__}") from exc
+    return out
+
+
+def _complete(settings: AgentSettings, env: Mapping[str, str]) -> AgentSettings:
+    in_cluster = not settings.kubeconfig and bool(env.get("KUBERNETES_SERVICE_HOST"))
+    host = settings.metrics_host or ("0.0.0.0" if in_cluster else "127.0.0.1")  # noqa: S104
+    identity = settings.identity or env.get("POD_NAME") or env.get("HOSTNAME") or "outpost-agent"
+    settings = replace(settings, in_cluster=in_cluster, metrics_host=host, identity=identity)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: AgentSettings) -> None:
+    checks = [
+        (s.resync_seconds > 0, "resync period must be > 0 seconds"),
+        (0 <= s.metrics_port < 65536, "metrics port must be 0..65535"),
+        (s.concurrency >= 1, "concurrency must be >= 1"),
+        (s.write_qps > 0 and s.write_burst >= 1, "write rate limit needs qps > 0 and burst >= 1"),
+        (1 <= s.helm_concurrency <= 16, "helm concurrency must be 1..16"),
+        (s.renew_seconds < s.lease_seconds, "lease renew period must be shorter than the lease"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"invalid agent settings: {message}")

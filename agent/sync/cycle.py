@@ -1,0 +1,84 @@
+"""One sync cycle over the store and gather seams: report, spool, enroll, deliver.
+
+Orchestration only; the decisions live in `report` and `policy`, the I/O behind `KeyStore`,
+`StateStore`, `SpoolStore` and `HubClient`. State is saved before the spool so that a crash
+between the two costs a gap in the chain (which the hub flags), never a reused `seq`.
+The only writes here are the agent's own key, state and spool.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Protocol
+
+from agent.sync import enrollment, report
+from agent.sync.client import Delivery, HubClient
+from agent.sync.policy import SpoolLimits, enqueue
+from agent.sync.snapshot import ClusterSnapshot
+from agent.sync.state import KeyStore, SpoolStore, StateStore, ensure_identity
+
+
+class Stores(KeyStore, StateStore, SpoolStore, Protocol):
+    """The agent's persisted sync data (the Kubernetes Secret + ConfigMap, or memory)."""
+
+
+def new_nonce() -> str:
+    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class Cycle:
+    stores: Stores
+    options: report.ReportOptions = field(default_factory=report.ReportOptions)
+    limits: SpoolLimits = field(default_factory=SpoolLimits)
+
+    def preview(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
+        """The payload the next report would carry; writes nothing (beyond a first-start key)."""
+        _, state = ensure_identity(self.stores, self.stores)
+        payload, _ = report.build_report(snapshot, state, now, nonce, self.options)
+        return payload
+
+    def produce(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
+        """Build, sign, persist and spool the next report; returns its envelope bytes."""
+        key, state = ensure_identity(self.stores, self.stores)
+        payload, state = report.build_report(snapshot, state, now, nonce, self.options)
+        envelope = report.sign_report(payload, key)
+        spool, dropped = enqueue(self.stores.load_spool(), envelope, self.limits)
+        self.stores.save_state(state.count_dropped(dropped))
+        self.stores.save_spool(spool)
+        return envelope
+
+    def export(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
+        """JSON lines for hand carrying: the enrollment, every spooled report, and a fresh one."""
+        self.produce(snapshot, now, nonce)
+        key, state = ensure_identity(self.stores, self.stores)
+        lines = list(self.stores.load_spool())
+        if not state.enrolled:
+            # Lets an air-gapped site enroll by upload (the hub then wants the token too).
+            enroll = enrollment.sign_enrollment(key, snapshot.cluster_uid, new_nonce(), now)
+            lines.insert(0, report.compact(enroll))
+        return b"".join(line + b"\n" for line in lines)
+
+    async def enroll(self, client: HubClient, token: str, cluster_uid: str, now: datetime) -> bool:
+        """Enroll once; True when the hub's signed ack confirms it (already enrolled → True)."""
+        key, state = ensure_identity(self.stores, self.stores)
+        if state.enrolled:
+            return True
+        envelope = enrollment.sign_enrollment(key, cluster_uid, new_nonce(), now)
+        await client.enroll(token, report.compact(envelope), state.agent_id)
+        self.stores.save_state(replace(state, enrolled=True))
+        return True
+
+    async def deliver(self, client: HubClient) -> Delivery:
+        """Send the spool in order; keep what failed, count what the hub refused for good."""
+        _, state = ensure_identity(self.stores, self.stores)
+        spool = self.stores.load_spool()
+        result = await client.deliver(state.agent_id, spool)
+        if result.rejected:
+            self.stores.save_state(state.count_rejected(result.rejected))
+        if result.remaining != spool:
+            self.stores.save_spool(result.remaining)
+        return result

@@ -1,0 +1,172 @@
+"""A typed snapshot of what a status report may say about the cluster.
+
+Pure. `agent.sync.cluster` gathers raw objects (I/O); the functions here copy out of them only
+the fields on the allowlist: names, the `Ready` condition's status and reason, the owning tenant,
+and summed pod requests. Condition messages, annotations, labels, specs and anything from Secrets
+never enter a snapshot, so they cannot reach a report. Tenant owners (people) are copied only when
+the caller opts in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+READY_STATES = ("True", "False", "Unknown")
+# Reasons are CamelCase API constants; anything else may be free text and is not reported.
+REASON_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Health:
+    name: str
+    ready: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    pods: int = 0
+    cpu_millicores: int = 0
+    memory_bytes: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.pods + other.pods,
+            self.cpu_millicores + other.cpu_millicores,
+            self.memory_bytes + other.memory_bytes,
+        )
+
+
+@dataclass(frozen=True)
+class PodRequests:
+    """One pod's summed container requests, already converted to integers by the gatherer."""
+
+    tenant: str
+    cpu_millicores: int
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    health: Health
+    usage: Usage
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplicationInfo:
+    health: Health
+    tenant: str
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    version: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    cluster_uid: str
+    dataplanes: tuple[Health, ...]
+    tenants: tuple[TenantInfo, ...]
+    applications: tuple[ApplicationInfo, ...]
+    bundle: BundleInfo | None = None
+
+
+def dig(obj: Mapping[str, object], *path: str) -> object:
+    """Walk nested mappings; None as soon as a step is missing or not a mapping."""
+    node: object = obj
+    for step in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(step)
+    return node
+
+
+def safe_name(value: object) -> str:
+    text = value if isinstance(value, str) else ""
+    return text if NAME_PATTERN.match(text) else "invalid-name"
+
+
+def health_of(obj: Mapping[str, object]) -> Health:
+    """Name plus the `Ready` condition's status and reason (never its message)."""
+    name = safe_name(dig(obj, "metadata", "name"))
+    conditions = dig(obj, "status", "conditions")
+    for cond in conditions if isinstance(conditions, list) else []:
+        if isinstance(cond, Mapping) and cond.get("type") == "Ready":
+            status = cond.get("status")
+            reason = cond.get("reason")
+            return Health(
+                name,
+                status if status in READY_STATES else "Unknown",
+                reason if isinstance(reason, str) and REASON_PATTERN.match(reason) else "Other",
+            )
+    return Health(name, "Unknown", "NoReadyCondition")
+
+
+def usage_by_tenant(pods: Iterable[PodRequests]) -> dict[str, Usage]:
+    totals: dict[str, Usage] = {}
+    for pod in pods:
+        one = Usage(1, pod.cpu_millicores, pod.memory_bytes)
+        totals[pod.tenant] = totals.get(pod.tenant, Usage()) + one
+    return totals
+
+
+def tenant_of(app: Mapping[str, object]) -> str:
+    for path in (("spec", "tenantRef", "name"), ("spec", "tenant"), ("spec", "tenantName")):
+        value = dig(app, *path)
+        if isinstance(value, str):
+            return safe_name(value)
+    return safe_name(dig(app, "metadata", "labels", "outpost.dev/tenant"))
+
+
+def snapshot_from_objects(
+    cluster_uid: str,
+    objects: Mapping[str, Iterable[Mapping[str, object]]],
+    pods: Iterable[PodRequests],
+    include_owners: bool = False,
+) -> ClusterSnapshot:
+    """Build a snapshot from raw DataPlane/Tenant/Application/Bundle objects (allowlist copy)."""
+    usage = usage_by_tenant(pods)
+    tenants = []
+    for obj in objects.get("Tenant", ()):
+        health = health_of(obj)
+        owner = dig(obj, "spec", "owner") if include_owners else None
+        owner_text = owner if isinstance(owner, str) else None
+        tenants.append(TenantInfo(health, usage.get(health.name, Usage()), owner_text))
+    return ClusterSnapshot(
+        cluster_uid=cluster_uid,
+        dataplanes=tuple(sorted((health_of(o) for o in objects.get("DataPlane", ())), key=_key)),
+        tenants=tuple(sorted(tenants, key=lambda t: t.health.name)),
+        applications=tuple(
+            sorted(
+                (
+                    ApplicationInfo(health_of(o), tenant_of(o))
+                    for o in objects.get("Application", ())
+                ),
+                key=lambda a: (a.tenant, a.health.name),
+            )
+        ),
+        bundle=bundle_of(objects.get("Bundle", ())),
+    )
+
+
+def _key(health: Health) -> str:
+    return health.name
+
+
+def bundle_of(bundles: Iterable[Mapping[str, object]]) -> BundleInfo | None:
+    """The applied bundle: the Ready one with the highest sequence."""
+    best: BundleInfo | None = None
+    for obj in bundles:
+        version = dig(obj, "status", "version") or dig(obj, "spec", "version")
+        sequence = dig(obj, "status", "sequence") or dig(obj, "spec", "sequence")
+        if health_of(obj).ready != "True" or not isinstance(version, str):
+            continue
+        if isinstance(sequence, int) and (best is None or sequence > best.sequence):
+            best = BundleInfo(version[:64], sequence)
+    return best

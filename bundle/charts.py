@@ -1,0 +1,105 @@
+"""Helm charts for a bundle: pack chart directories into .tgz deterministically, read Chart.yaml.
+
+I/O: reads the chart source (a directory with Chart.yaml, or a packed `.tgz`). No helm binary:
+a chart archive is a gzip'd tar whose single top directory `<name>/` holds Chart.yaml and the
+rest. Packing sorts the files and zeroes times and owners, so the same chart gives the same
+bytes (and so the same digest) on every build.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bundle.errors import BundleError
+
+MAX_CHART_YAML = 1024 * 1024
+_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+@dataclass(frozen=True)
+class PackedChart:
+    name: str
+    version: str
+    data: bytes
+
+    @property
+    def path(self) -> str:
+        return f"charts/{self.name}-{self.version}.tgz"
+
+
+def load_chart(source: Path) -> PackedChart:
+    """Pack a chart directory, or take a `.tgz` as it is; either way read name and version."""
+    try:
+        return _load(source)
+    except OSError as exc:
+        raise BundleError(f"cannot read chart '{source}': {exc}") from exc
+
+
+def _load(source: Path) -> PackedChart:
+    if source.is_dir():
+        meta = _parse_chart_yaml((source / "Chart.yaml").read_bytes(), str(source))
+        return PackedChart(*meta, data=_pack(source, meta[0]))
+    if source.name.endswith(".tgz"):
+        data = source.read_bytes()
+        return PackedChart(*_meta_from_tgz(data, str(source)), data=data)
+    raise BundleError(f"'{source}' is neither a chart directory nor a .tgz chart archive")
+
+
+def _parse_chart_yaml(raw: bytes, where: str) -> tuple[str, str]:
+    try:
+        doc: Any = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise BundleError(f"{where}: Chart.yaml is not valid YAML ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise BundleError(f"{where}: Chart.yaml must be a mapping with `name` and `version`")
+    name, version = str(doc.get("name", "")), str(doc.get("version", ""))
+    for field, value in (("name", name), ("version", version)):
+        if not _NAME.match(value):
+            raise BundleError(f"{where}: Chart.yaml `{field}` '{value}' must match [A-Za-z0-9._-]+")
+    return name, version
+
+
+def _pack(directory: Path, name: str) -> bytes:
+    files = sorted(p for p in directory.rglob("*") if not p.is_dir())
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in files:
+            if path.is_symlink() or not path.is_file():
+                raise BundleError(f"chart file '{path}' must be a regular file (no links)")
+            data = path.read_bytes()
+            rel = path.relative_to(directory).as_posix()
+            info = tarfile.TarInfo(f"{name}/{rel}")
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    # mtime=0 and no file name in the gzip header keep the archive reproducible.
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def _meta_from_tgz(data: bytes, where: str) -> tuple[str, str]:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isreg():
+                    return _parse_chart_yaml(_read_member(tar, member), where)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BundleError(f"{where}: not a gzip'd chart archive ({exc})") from exc
+    raise BundleError(f"{where}: no `<name>/Chart.yaml` inside the chart archive")
+
+
+def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    if member.size > MAX_CHART_YAML:
+        raise BundleError(f"Chart.yaml in the archive is over {MAX_CHART_YAML} bytes")
+    stream = tar.extractfile(member)
+    return stream.read() if stream is not None else b""
