@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point; never shows a traceback for an expected error unless --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=args, prog_name="outpost", standalone_mode=False)
+        # Without standalone mode click returns `ctx.exit(n)` codes instead of exiting.
+        code = cli.main(args=args, prog_name="outpost", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -55,3 +56,4 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise
         click.echo(f"error: {exc}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)

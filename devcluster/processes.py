@@ -47,7 +47,16 @@ def start(name: str, argv: list[str], log_dir: Path) -> Proc:
             start_new_session=True,
             close_fds=True,
         )
-    return Proc(name, child.pid, argv[0], str(log))
+    proc = Proc(name, child.pid, argv[0], str(log))
+    _await_exec(proc, child)
+    return proc
+
+
+def _await_exec(proc: Proc, child: subprocess.Popen[bytes]) -> None:
+    # Right after fork /proc still shows our own command line; identity checks need the exec.
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and child.poll() is None and not is_ours(proc):
+        time.sleep(0.01)
 
 
 def is_ours(proc: Proc) -> bool:

@@ -7,6 +7,7 @@ ServiceAccount; the scheduler binds a probe Pod; kwok's Nodes report Ready.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 
@@ -19,7 +20,10 @@ POLL_SECONDS = 0.2
 
 
 def api_client(server: str, ca: str, cert: tuple[str, str]) -> httpx.Client:
-    return httpx.Client(base_url=server, verify=ca, cert=cert, timeout=httpx.Timeout(5.0))
+    """An API client authenticated by the admin client certificate (anonymous gets 403s)."""
+    context = ssl.create_default_context(cafile=ca)
+    context.load_cert_chain(*cert)
+    return httpx.Client(base_url=server, verify=context, timeout=httpx.Timeout(5.0))
 
 
 def wait_for(what: str, check: Callable[[], bool], proc: Proc | None, timeout: float) -> None:

@@ -47,8 +47,12 @@ class Cluster:
 
     def kubectl_run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.kubectl), *args], env=self.env, capture_output=True, text=True,
-            check=check, timeout=120,
+            [str(self.kubectl), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
         )
 
 
@@ -58,9 +62,9 @@ def cluster_bins() -> build.BinDir:
 
 
 @pytest.fixture(scope="session")
-def cluster(cluster_bins: build.BinDir, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    Cluster
-]:
+def cluster(
+    cluster_bins: build.BinDir, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
     state_dir = tmp_path_factory.mktemp("control-plane")
     console = Console(stderr=True)
     state = cluster.up(state_dir, console)

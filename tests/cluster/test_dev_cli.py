@@ -21,16 +21,23 @@ pytestmark = pytest.mark.cluster
 
 
 def outpost(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from agent.cli import main; main()", *args],
-                          capture_output=True, text=True, check=False, timeout=600, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", "from agent.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env=env,
+    )
 
 
 def shell_env(env_lines: str) -> dict[str, str]:
     env = dict(os.environ)
     for line in env_lines.splitlines():
         key, _, value = line.removeprefix("export ").partition("=")
-        env[key] = subprocess.run(["sh", "-c", f"printf %s {value}"], capture_output=True,
-                                  text=True, check=True).stdout
+        env[key] = subprocess.run(
+            ["sh", "-c", f"printf %s {value}"], capture_output=True, text=True, check=True
+        ).stdout
     return env
 
 
@@ -55,8 +62,13 @@ def test_dev_up_env_status_down(cluster_bins: build.BinDir, tmp_path: Path) -> N
     try:
         env = shell_env(outpost("dev", "env", *flag).stdout)
         assert env["PATH"].startswith(str(cluster_bins.path))
-        nodes = subprocess.run(["kubectl", "get", "nodes", "--no-headers"], env=env,
-                               capture_output=True, text=True, check=True).stdout
+        nodes = subprocess.run(
+            ["kubectl", "get", "nodes", "--no-headers"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert nodes.count(" Ready ") == 2, nodes
         again = outpost("dev", "up", *flag)
         assert again.returncode == 0 and "already up" in again.stderr

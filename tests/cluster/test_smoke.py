@@ -27,17 +27,29 @@ def test_smoke_server_reports_pinned_version(cluster: Cluster) -> None:
 def test_smoke_two_kwok_nodes_are_ready(cluster: Cluster) -> None:
     out = cluster.kubectl_run("get", "nodes", "-o", "json").stdout
     nodes = json.loads(out)["items"]
-    ready = [n for n in nodes for c in n["status"]["conditions"]
-             if c["type"] == "Ready" and c["status"] == "True"]
+    ready = [
+        n
+        for n in nodes
+        for c in n["status"]["conditions"]
+        if c["type"] == "Ready" and c["status"] == "True"
+    ]
     assert len(ready) == 2
     assert all(n["status"]["allocatable"]["cpu"] == "8" for n in nodes)
 
 
 def test_smoke_deployment_becomes_available(cluster: Cluster, namespace: str) -> None:
-    cluster.kubectl_run("-n", namespace, "create", "deployment", "web",
-                        "--image=registry.invalid/web:1", "--replicas=2")
-    cluster.kubectl_run("-n", namespace, "wait", "deployment/web",
-                        "--for=condition=Available", "--timeout=90s")
+    cluster.kubectl_run(
+        "-n",
+        namespace,
+        "create",
+        "deployment",
+        "web",
+        "--image=registry.invalid/web:1",
+        "--replicas=2",
+    )
+    cluster.kubectl_run(
+        "-n", namespace, "wait", "deployment/web", "--for=condition=Available", "--timeout=90s"
+    )
     out = cluster.kubectl_run("-n", namespace, "get", "deployment", "web", "-o", "json").stdout
     assert json.loads(out)["status"]["availableReplicas"] == 2
 
@@ -46,19 +58,38 @@ def test_smoke_deployment_becomes_available(cluster: Cluster, namespace: str) ->
 def test_smoke_helm_install_wait(cluster: Cluster, namespace: str, helm_name: str) -> None:
     helm = cluster.bin_dir / helm_name
     proc = subprocess.run(
-        [str(helm), "install", "tiny", str(TINY_CHART), "-n", namespace, "--wait",
-         "--timeout", "120s"],
-        env=cluster.env, capture_output=True, text=True, check=False, timeout=180,
+        [
+            str(helm),
+            "install",
+            "tiny",
+            str(TINY_CHART),
+            "-n",
+            namespace,
+            "--wait",
+            "--timeout",
+            "120s",
+        ],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
-    status = subprocess.run([str(helm), "status", "tiny", "-n", namespace, "-o", "json"],
-                            env=cluster.env, capture_output=True, text=True, check=True)
+    status = subprocess.run(
+        [str(helm), "status", "tiny", "-n", namespace, "-o", "json"],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(status.stdout)["info"]["status"] == "deployed"
 
 
 def test_smoke_crd_is_explained(cluster: Cluster, tmp_path: Path) -> None:
     crd = tmp_path / "crd.yaml"
-    crd.write_text(textwrap.dedent("""
+    crd.write_text(
+        textwrap.dedent("""
         apiVersion: apiextensions.k8s.io/v1
         kind: CustomResourceDefinition
         metadata: {name: gadgets.smoke.outpost.dev}
@@ -80,9 +111,11 @@ def test_smoke_crd_is_explained(cluster: Cluster, tmp_path: Path) -> None:
                       description: What the gadget should be.
                       properties:
                         size: {type: integer, description: How big the gadget is.}
-    """))
+    """)
+    )
     cluster.kubectl_run("apply", "-f", str(crd))
-    cluster.kubectl_run("wait", "--for=condition=Established", "crd/gadgets.smoke.outpost.dev",
-                        "--timeout=60s")
+    cluster.kubectl_run(
+        "wait", "--for=condition=Established", "crd/gadgets.smoke.outpost.dev", "--timeout=60s"
+    )
     out = cluster.kubectl_run("explain", "gadgets.spec.size").stdout
     assert "How big the gadget is" in out
