@@ -8,3 +8,43 @@ import click
 @click.group("agent")
 def agent_group() -> None:
     """Run the in-cluster agent (controllers for DataPlane, Tenant, Application, Bundle)."""
+
+
+@agent_group.command("run")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    help="Kubeconfig file (default: $KUBECONFIG, else in-cluster).",
+)
+@click.option("--namespace", help="Namespace of the agent (its Lease lives there).")
+@click.option(
+    "--resync", "resync_seconds", type=float, help="Seconds between full resyncs (default 60)."
+)
+@click.option(
+    "--metrics-host", help="Address for /metrics and /healthz (default 127.0.0.1 out of cluster)."
+)
+@click.option(
+    "--metrics-port", type=int, help="Port for /metrics and /healthz (default 8080; 0 picks one)."
+)
+@click.option("--concurrency", type=int, help="Objects reconciled at once (default 8).")
+@click.option("--write-qps", type=float, help="Write rate limit, requests per second (default 20).")
+@click.option("--write-burst", type=int, help="Write rate limit burst (default 40).")
+@click.option(
+    "--helm", "helm_path", help="helm binary (default: $OUTPOST_HELM, else helm on PATH)."
+)
+@click.option("--chart-root", help="Directory that bundle chart paths are relative to.")
+@click.option("--identity", help="This replica's name in the leader Lease (default: hostname).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info")
+def run_command(log_level: str, **options: object) -> None:
+    """Run the controllers until SIGTERM (leader-elected: several replicas are safe)."""
+    import asyncio
+    import logging
+    import os
+
+    from agent import runner, settings
+
+    agent_settings = settings.from_env(os.environ, options)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(runner.run(agent_settings))

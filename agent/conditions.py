@@ -154,28 +154,23 @@ def conclude(
     current: Sequence[Condition], outcome: Outcome, generation: int, now: datetime
 ) -> tuple[Condition, ...]:
     """The full condition set after a visit that reached `outcome` for `generation`."""
-
-    def make(verdict: Verdict) -> Condition:
-        return Condition(
-            verdict.type, verdict.status, verdict.reason, verdict.message, generation, now
-        )
-
-    result = tuple(current)
     ready = Verdict(ConditionType.READY, outcome.status, outcome.reason, outcome.message)
+    result = tuple(current)
     for verdict in (ready, *outcome.extra):
-        result = set_condition(result, make(verdict))
-    flags = (
-        (ConditionType.RECONCILING, outcome.reconciling),
-        (ConditionType.STALLED, outcome.stalled),
-    )
-    for type_, on in flags:
-        if on:
-            result = set_condition(
-                result, make(Verdict(type_, "True", outcome.reason, outcome.message))
-            )
-        else:
+        result = set_condition(result, stamp(verdict, generation, now))
+    flags = {ConditionType.RECONCILING: outcome.reconciling, ConditionType.STALLED: outcome.stalled}
+    for type_, on in flags.items():
+        if not on:
             result = remove_condition(result, type_)
+            continue
+        abnormal = Verdict(type_, "True", outcome.reason, outcome.message)
+        result = set_condition(result, stamp(abnormal, generation, now))
     return result
+
+
+def stamp(verdict: Verdict, generation: int, now: datetime) -> Condition:
+    """A Condition for `verdict`, computed for `generation` at `now`."""
+    return Condition(verdict.type, verdict.status, verdict.reason, verdict.message, generation, now)
 
 
 def equivalent(left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]]) -> bool:

@@ -7,6 +7,7 @@
      │    ├─ ConflictError
      │    └─ GoneError          a resource version expired (HTTP 410)
      └─ HelmError               the helm CLI failed (exit status and its stderr)
+          └─ ChartRenderError   `helm template` failed: the chart does not render
 
 Every error carries `exit_code`: the CLI prints the message and exits with it (2 by default).
 """
@@ -51,3 +52,7 @@ class HelmError(AgentError):
         super().__init__(message)
         self.stderr = stderr
         self.returncode = returncode
+
+
+class ChartRenderError(HelmError):
+    """`helm template` failed: the chart does not render with these values."""

@@ -45,6 +45,23 @@ class Revision:
     description: str
 
 
+@dataclass(frozen=True)
+class Chart:
+    """Where a chart comes from: a local path, an `oci://` reference, or a name in a repository."""
+
+    ref: str
+    version: str = ""
+    repo_url: str = ""
+
+    def args(self) -> list[str]:
+        out = [self.ref]
+        if self.repo_url:
+            out += ["--repo", self.repo_url]
+        if self.version:
+            out += ["--version", self.version]
+        return out
+
+
 def recovery_action(history: Sequence[Revision]) -> tuple[str, int]:
     """Pure: what to do about a release whose latest revision is pending.
 
@@ -71,7 +88,7 @@ class Helm:
         self.running: set[tuple[str, str]] = set()
 
     def lock(self, namespace: str, release: str) -> asyncio.Lock:
-        """The lock serialising every helm call for one release (hold it around a whole sequence)."""
+        """The lock serialising helm calls for one release (held around a whole visit)."""
         return self._locks.setdefault((namespace, release), asyncio.Lock())
 
     async def run(self, args: Sequence[str], release: tuple[str, str] | None = None) -> str:
@@ -92,10 +109,17 @@ class Helm:
     async def _spawn(self, args: Sequence[str]) -> str:
         try:
             proc = await asyncio.create_subprocess_exec(
-                self.binary, *args, env=self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                self.binary,
+                *args,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
         except OSError as exc:
-            raise HelmError(f"cannot run helm at {self.binary!r}: {exc}; set OUTPOST_HELM or --helm") from exc
+            raise HelmError(
+                f"cannot run helm at {self.binary!r}: {exc}; set OUTPOST_HELM or --helm"
+            ) from exc
         try:
             out, err = await proc.communicate()
         except asyncio.CancelledError:
@@ -103,22 +127,35 @@ class Helm:
             raise
         if proc.returncode != 0:
             stderr = err.decode(errors="replace").strip()
-            raise HelmError(f"helm {args[0]} failed: {stderr[-800:]}", stderr=stderr,
-                            returncode=proc.returncode or 0)
+            raise HelmError(
+                f"helm {args[0]} failed: {stderr[-800:]}",
+                stderr=stderr,
+                returncode=proc.returncode or 0,
+            )
         return out.decode(errors="replace")
 
-    async def template(self, release: str, namespace: str, chart: str, values: Mapping[str, Any],
-                       version: str = "") -> list[dict[str, Any]]:
+    async def template(
+        self, release: str, namespace: str, chart: Chart, values: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
         """Render the chart without touching the cluster; the objects it would create."""
         with _values_file(values) as path:
-            args = ["template", release, chart, "-n", namespace, "-f", path, *_version(version)]
+            args = ["template", release, *chart.args(), "-n", namespace, "-f", path]
             return parse_manifest(await self.run(args))
 
-    async def upgrade_install(self, release: str, namespace: str, chart: str,
-                              values: Mapping[str, Any], version: str = "") -> None:
+    async def upgrade_install(
+        self,
+        release: str,
+        namespace: str,
+        chart: Chart,
+        values: Mapping[str, Any],
+        labels: Mapping[str, str],
+    ) -> None:
+        """Install or upgrade without waiting; `labels` go on the release record."""
+        label_arg = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        args = ["upgrade", "--install", release, *chart.args(), "-n", namespace]
+        args += ["--history-max", HISTORY_MAX, *(["--labels", label_arg] if label_arg else [])]
         with _values_file(values) as path:
-            await self.run(["upgrade", "--install", release, chart, "-n", namespace, "-f", path,
-                            "--history-max", HISTORY_MAX, *_version(version)], (namespace, release))
+            await self.run([*args, "-f", path], (namespace, release))
 
     async def history(self, release: str, namespace: str) -> list[Revision]:
         """The release's revisions, oldest first ([] when there is no such release)."""
@@ -129,8 +166,15 @@ class Helm:
                 return []
             raise
         rows = json.loads(out or "[]")
-        return [Revision(int(r["revision"]), str(r.get("status", "")), str(r.get("chart", "")),
-                         str(r.get("description", ""))) for r in rows]
+        return [
+            Revision(
+                int(r["revision"]),
+                str(r.get("status", "")),
+                str(r.get("chart", "")),
+                str(r.get("description", "")),
+            )
+            for r in rows
+        ]
 
     async def manifest(self, release: str, namespace: str) -> list[dict[str, Any]]:
         return parse_manifest(await self.run(["get", "manifest", release, "-n", namespace]))
@@ -149,15 +193,19 @@ class Helm:
         return True
 
     async def recover(self, release: str, namespace: str) -> str:
-        """Unlock a release stuck in pending-* by a helm process that is gone; returns what was done."""
+        """Unlock a release left pending-* by a helm process that is gone; returns the action."""
         if (namespace, release) in self.running:
             return "none"
         action, revision = recovery_action(await self.history(release, namespace))
         if action == "rollback":
-            log.warning("helm release %s/%s stuck pending: rolling back to %d", namespace, release, revision)
+            log.warning(
+                "helm release %s/%s stuck pending: rolling back to %d", namespace, release, revision
+            )
             await self.rollback(release, namespace, revision)
         elif action == "uninstall":
-            log.warning("helm release %s/%s stuck pending-install: uninstalling", namespace, release)
+            log.warning(
+                "helm release %s/%s stuck pending-install: uninstalling", namespace, release
+            )
             await self.uninstall(release, namespace)
         return action
 
@@ -169,10 +217,6 @@ def parse_manifest(text: str) -> list[dict[str, Any]]:
     except yaml.YAMLError as exc:
         raise HelmError(f"helm produced a manifest that is not YAML: {exc}") from exc
     return [d for d in docs if isinstance(d, dict) and d.get("kind")]
-
-
-def _version(version: str) -> list[str]:
-    return ["--version", version] if version else []
 
 
 @contextlib.contextmanager

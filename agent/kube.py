@@ -67,14 +67,18 @@ async def load_credentials(kubeconfig: str, in_cluster: bool) -> Credentials:
     cfg = Configuration()
     try:
         if in_cluster:
-            kconfig.load_incluster_config(client_configuration=cfg)
+            kconfig.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
         else:
-            await kconfig.load_kube_config(config_file=kubeconfig or None, client_configuration=cfg)
+            await kconfig.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig or None, client_configuration=cfg
+            )
     except (kconfig.ConfigException, OSError, ValueError) as exc:
         where = "the in-cluster service account" if in_cluster else (kubeconfig or "~/.kube/config")
-        raise KubeError(f"cannot load Kubernetes credentials from {where}: {exc}; "
-                        "set KUBECONFIG or --kubeconfig") from exc
-    return cfg  # type: ignore[no-any-return]
+        raise KubeError(
+            f"cannot load Kubernetes credentials from {where}: {exc}; "
+            "set KUBECONFIG or --kubeconfig"
+        ) from exc
+    return cfg
 
 
 class Kube:
@@ -82,7 +86,7 @@ class Kube:
 
     def __init__(self, creds: Credentials, *, qps: float, burst: int, timeout: float) -> None:
         self.creds = creds
-        self.requests: Counter[str] = Counter()
+        self.requests: Counter[tuple[str, str]] = Counter()
         self.resources = ResourceMap(self.get_path)
         self._bucket = TokenBucket(qps, burst)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -100,8 +104,15 @@ class Kube:
         if self._session is not None:
             await self._session.close()
 
-    async def request(self, method: str, path: str, *, body: Any = None,
-                      params: dict[str, str] | None = None, content_type: str = "application/json") -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
         """One REST call; returns the decoded JSON body.
 
         Raises:
@@ -109,7 +120,7 @@ class Kube:
         """
         if method in WRITE_VERBS:
             await self._bucket.take()
-        self.requests[method] += 1
+        self.requests[(method, resource_of(path))] += 1
         if self._session is None:
             connector = aiohttp.TCPConnector(ssl=self._ssl(), limit=64)
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
@@ -119,12 +130,20 @@ class Kube:
             headers["Authorization"] = token
         data = None if body is None else json.dumps(body)
         try:
-            async with self._session.request(method, self.creds.host + path, data=data, params=params,
-                                             headers=headers, timeout=self._timeout) as resp:
+            async with self._session.request(
+                method,
+                self.creds.host + path,
+                data=data,
+                params=params,
+                headers=headers,
+                timeout=self._timeout,
+            ) as resp:
                 text = await resp.text()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise KubeError(f"{method} {path} failed: {exc!r}; is the API server reachable?") from exc
+            raise KubeError(
+                f"{method} {path} failed: {exc!r}; is the API server reachable?"
+            ) from exc
         if status >= 400:
             raise _error(method, path, status, text)
         return json.loads(text) if text else {}
@@ -134,10 +153,14 @@ class Kube:
 
     async def resolve(self, obj_or_api_version: KubeObject | str, kind: str = "") -> Resource:
         if isinstance(obj_or_api_version, dict):
-            return await self.resources.resolve(obj_or_api_version["apiVersion"], obj_or_api_version["kind"])
+            return await self.resources.resolve(
+                obj_or_api_version["apiVersion"], obj_or_api_version["kind"]
+            )
         return await self.resources.resolve(obj_or_api_version, kind)
 
-    async def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> KubeObject | None:
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> KubeObject | None:
         """The live object, or None when it does not exist."""
         res = await self.resolve(api_version, kind)
         try:
@@ -145,8 +168,9 @@ class Kube:
         except NotFoundError:
             return None
 
-    async def list_objects(self, api_version: str, kind: str, namespace: str | None = None,
-                   labels: str = "") -> list[KubeObject]:
+    async def list_objects(
+        self, api_version: str, kind: str, namespace: str | None = None, labels: str = ""
+    ) -> list[KubeObject]:
         """All objects of a kind (paginated), optionally filtered by a label selector."""
         res = await self.resolve(api_version, kind)
         items: list[KubeObject] = []
@@ -168,33 +192,50 @@ class Kube:
         meta = obj["metadata"]
         path = res.path(meta["name"], meta.get("namespace"), subresource)
         params = {"fieldManager": FIELD_MANAGER, "force": "true"}
-        return dict(await self.request("PATCH", path, body=obj, params=params,
-                                       content_type="application/apply-patch+yaml"))
+        return dict(
+            await self.request(
+                "PATCH", path, body=obj, params=params, content_type="application/apply-patch+yaml"
+            )
+        )
 
     async def apply_status(self, obj: KubeObject) -> KubeObject:
-        """Server-side apply of `status` only (obj carries apiVersion, kind, metadata.name, status)."""
+        """Server-side apply of `status` (obj: apiVersion, kind, metadata.name, status)."""
         return await self.apply(obj, subresource="status")
 
-    async def patch(self, obj: KubeObject, patch: KubeObject, *, subresource: str = "") -> KubeObject:
+    async def patch(
+        self, obj: KubeObject, patch: KubeObject, *, subresource: str = ""
+    ) -> KubeObject:
         """JSON merge patch; include metadata.resourceVersion in `patch` for optimistic locking."""
         res = await self.resolve(obj)
         meta = obj["metadata"]
         path = res.path(meta["name"], meta.get("namespace"), subresource)
-        return dict(await self.request("PATCH", path, body=patch, content_type="application/merge-patch+json"))
+        return dict(
+            await self.request(
+                "PATCH", path, body=patch, content_type="application/merge-patch+json"
+            )
+        )
 
     async def patch_status(self, obj: KubeObject, status: KubeObject) -> KubeObject:
         return await self.patch(obj, {"status": status}, subresource="status")
 
     async def create(self, obj: KubeObject) -> KubeObject:
         res = await self.resolve(obj)
-        return dict(await self.request("POST", res.path(namespace=obj["metadata"].get("namespace")), body=obj))
+        return dict(
+            await self.request(
+                "POST", res.path(namespace=obj["metadata"].get("namespace")), body=obj
+            )
+        )
 
     async def replace(self, obj: KubeObject) -> KubeObject:
         res = await self.resolve(obj)
         meta = obj["metadata"]
-        return dict(await self.request("PUT", res.path(meta["name"], meta.get("namespace")), body=obj))
+        return dict(
+            await self.request("PUT", res.path(meta["name"], meta.get("namespace")), body=obj)
+        )
 
-    async def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+    async def delete(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> bool:
         """Delete in the background; False when it was already gone."""
         res = await self.resolve(api_version, kind)
         body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
@@ -219,25 +260,55 @@ class Kube:
         patch = {"metadata": {"finalizers": wanted, "resourceVersion": meta.get("resourceVersion")}}
         return await self.patch(obj, patch)
 
-    async def create_event(self, involved: KubeObject, event_type: str, reason: str, message: str,
-                           now: str) -> None:
+    async def create_event(
+        self, involved: KubeObject, event_type: str, reason: str, message: str, now: str
+    ) -> None:
         """A core/v1 Event; cluster-scoped objects' events go to `default` (where kubectl looks)."""
         meta = involved["metadata"]
         namespace = meta.get("namespace") or "default"
         event = {
-            "apiVersion": "v1", "kind": "Event",
+            "apiVersion": "v1",
+            "kind": "Event",
             "metadata": {"generateName": f"{meta['name']}.", "namespace": namespace},
-            "involvedObject": {"apiVersion": involved["apiVersion"], "kind": involved["kind"],
-                               "name": meta["name"], "namespace": meta.get("namespace", ""),
-                               "uid": meta.get("uid", ""), "resourceVersion": meta.get("resourceVersion", "")},
-            "reason": reason, "message": message[:1024], "type": event_type,
-            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-            "source": {"component": FIELD_MANAGER}, "reportingComponent": FIELD_MANAGER,
+            "involvedObject": {
+                "apiVersion": involved["apiVersion"],
+                "kind": involved["kind"],
+                "name": meta["name"],
+                "namespace": meta.get("namespace", ""),
+                "uid": meta.get("uid", ""),
+                "resourceVersion": meta.get("resourceVersion", ""),
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": event_type,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "source": {"component": FIELD_MANAGER},
+            "reportingComponent": FIELD_MANAGER,
         }
         await self.create(event)
 
     async def version(self) -> dict[str, Any]:
         return await self.get_path("/version")
+
+
+def resource_of(path: str) -> str:
+    """The resource (and subresource) a REST path addresses, e.g. "tenants/status"."""
+    parts = path.strip("/").split("/")
+    parts = parts[2:] if parts[0] == "api" else parts[3:]
+    if len(parts) >= 3 and parts[0] == "namespaces":
+        parts = parts[2:]
+    if not parts:
+        return "discovery"
+    return parts[0] + (f"/{parts[2]}" if len(parts) >= 3 else "")
+
+
+def writes(requests: Counter[tuple[str, str]], exclude: tuple[str, ...] = ("leases",)) -> int:
+    """How many writes the counts hold, leaving out `exclude` (the Lease renews forever)."""
+    return sum(
+        n for (verb, res), n in requests.items() if verb in WRITE_VERBS and res not in exclude
+    )
 
 
 def _error(method: str, path: str, status: int, text: str) -> KubeError:

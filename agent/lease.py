@@ -25,7 +25,9 @@ KubeObject = dict[str, Any]
 
 
 class LeaseApi(Protocol):
-    async def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> KubeObject | None: ...
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> KubeObject | None: ...
     async def create(self, obj: KubeObject) -> KubeObject: ...
     async def replace(self, obj: KubeObject) -> KubeObject: ...
 
@@ -51,9 +53,17 @@ def microtime(now: datetime) -> str:
 class LeaderElector:
     """Keeps trying to hold the Lease; `leading` is set while we hold it."""
 
-    def __init__(self, kube: LeaseApi, namespace: str, name: str, identity: str, *,
-                 lease_seconds: float, renew_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        kube: LeaseApi,
+        namespace: str,
+        name: str,
+        identity: str,
+        *,
+        lease_seconds: float,
+        renew_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.kube, self.namespace, self.name, self.identity = kube, namespace, name, identity
         self.lease_seconds, self.renew_seconds = lease_seconds, renew_seconds
         self.clock = clock
@@ -70,7 +80,9 @@ class LeaderElector:
                 held = await self.try_acquire_or_renew()
             except KubeError as exc:
                 log.warning("lease %s/%s: %s", self.namespace, self.name, exc)
-                held = self.leading.is_set() and self.clock() - self._last_renew < self.lease_seconds
+                held = (
+                    self.leading.is_set() and self.clock() - self._last_renew < self.lease_seconds
+                )
             self._set_leading(held)
             await asyncio.sleep(self.renew_seconds)
 
@@ -93,7 +105,12 @@ class LeaderElector:
         rv = lease["metadata"]["resourceVersion"]
         if self._obs is None or self._obs.resource_version != rv:
             self._obs = Observation(rv, spec.get("holderIdentity") or "", now)
-        if not may_acquire(self._obs, self.identity, now, float(spec.get("leaseDurationSeconds") or self.lease_seconds)):
+        if not may_acquire(
+            self._obs,
+            self.identity,
+            now,
+            float(spec.get("leaseDurationSeconds") or self.lease_seconds),
+        ):
             return False
         return await self._write(lease, now)
 
@@ -116,12 +133,18 @@ class LeaderElector:
             "leaseDurationSeconds": int(self.lease_seconds),
             "acquireTime": stamp if taking_over else old.get("acquireTime", stamp),
             "renewTime": stamp,
-            "leaseTransitions": int(old.get("leaseTransitions", 0)) + (1 if taking_over and lease else 0),
+            "leaseTransitions": int(old.get("leaseTransitions", 0))
+            + (1 if taking_over and lease else 0),
         }
         meta: KubeObject = {"name": self.name, "namespace": self.namespace}
         if lease:
             meta["resourceVersion"] = lease["metadata"]["resourceVersion"]
-        return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}
+        return {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": meta,
+            "spec": spec,
+        }
 
     async def release(self) -> None:
         """Give the Lease up (clean shutdown) so a standby takes over at once."""
@@ -129,7 +152,9 @@ class LeaderElector:
             return
         self._set_leading(False)
         try:
-            lease = await self.kube.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
+            lease = await self.kube.get(
+                "coordination.k8s.io/v1", "Lease", self.name, self.namespace
+            )
             if lease and (lease.get("spec") or {}).get("holderIdentity") == self.identity:
                 body = self._body(lease, holder="")
                 body["spec"]["leaseDurationSeconds"] = 1

@@ -10,6 +10,7 @@ holds all state, a restart simply enqueues everything again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -30,8 +31,9 @@ class WorkQueue:
     (e.g. waiting for a Deployment to become Available).
     """
 
-    def __init__(self, handler: Handler, concurrency: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, handler: Handler, concurrency: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._handler = handler
         self._concurrency = concurrency
         self._clock = clock
@@ -87,7 +89,9 @@ class WorkQueue:
             except Exception:
                 failures = self._failures[key] = self._failures.get(key, 0) + 1
                 again = min(BASE_BACKOFF * 2 ** (failures - 1), MAX_BACKOFF)
-                log.exception("reconcile of %s failed (attempt %d); retrying in %.0fs", key, failures, again)
+                log.exception(
+                    "reconcile of %s failed (attempt %d); retrying in %.0fs", key, failures, again
+                )
             finally:
                 self._processing.discard(key)
                 self.last_progress = self._clock()
@@ -104,10 +108,8 @@ class WorkQueue:
             if isinstance(timeout, str):
                 return timeout
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
 
     def _pop_ready(self) -> str | float | None:
         """A ready key, or how long to wait for the next one (None: nothing queued)."""

@@ -90,8 +90,11 @@ class ResourceMap:
             await self._discover(api_version)
             found = self._known.get((api_version, kind))
         if found is None:
-            raise KubeError(f"the API server does not serve kind {kind} in {api_version}; "
-                            "install its CustomResourceDefinition first", status=404)
+            raise KubeError(
+                f"the API server does not serve kind {kind} in {api_version}; "
+                "install its CustomResourceDefinition first",
+                status=404,
+            )
         return found
 
     def forget(self, api_version: str) -> None:
@@ -108,5 +111,6 @@ class ResourceMap:
         for item in listing.get("resources", []):
             if "/" not in item["name"]:
                 key = (api_version, item["kind"])
-                self._known[key] = Resource(api_version, item["kind"], item["name"],
-                                            bool(item.get("namespaced")))
+                self._known[key] = Resource(
+                    api_version, item["kind"], item["name"], bool(item.get("namespaced"))
+                )

@@ -25,6 +25,7 @@ DEFAULT_LEASE_SECONDS = 15.0
 DEFAULT_RENEW_SECONDS = 5.0
 DEFAULT_STALL_SECONDS = 180.0
 DEFAULT_REQUEST_TIMEOUT = 30.0
+HELM_HOME_ROOT = "/tmp/outpost-helm"
 
 # Environment variable → field name; command-line options override these.
 ENV_NAMES = {
@@ -68,6 +69,7 @@ class AgentSettings:
     stall_seconds: float = DEFAULT_STALL_SECONDS
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     identity: str = ""
+    helm_env: tuple[tuple[str, str], ...] = ()
 
 
 def from_env(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> AgentSettings:
@@ -87,24 +89,54 @@ def from_env(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None)
 
 def _coerce(values: Mapping[str, Any]) -> dict[str, Any]:
     types: dict[str, Callable[[Any], Any]] = {
-        f.name: {"int": int, "float": float, "bool": bool}.get(str(f.type), str) for f in fields(AgentSettings)
+        f.name: {"int": int, "float": float, "bool": bool}.get(str(f.type), str)
+        for f in fields(AgentSettings)
     }
     out: dict[str, Any] = {}
     for name, raw in values.items():
         try:
             out[name] = types[name](raw)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"setting {name}={raw!r} is not a valid {types[name].__name__}") from exc
+            raise ConfigError(
+                f"setting {name}={raw!r} is not a valid {types[name].__name__}"
+            ) from exc
     return out
 
 
 def _complete(settings: AgentSettings, env: Mapping[str, str]) -> AgentSettings:
     in_cluster = not settings.kubeconfig and bool(env.get("KUBERNETES_SERVICE_HOST"))
-    host = settings.metrics_host or ("0.0.0.0" if in_cluster else "127.0.0.1")  # noqa: S104
+    host = settings.metrics_host or ("0.0.0.0" if in_cluster else "127.0.0.1")
     identity = settings.identity or env.get("POD_NAME") or env.get("HOSTNAME") or "outpost-agent"
-    settings = replace(settings, in_cluster=in_cluster, metrics_host=host, identity=identity)
+    helm_env = tuple(sorted(helm_environment(env, settings.kubeconfig).items()))
+    settings = replace(
+        settings, in_cluster=in_cluster, metrics_host=host, identity=identity, helm_env=helm_env
+    )
     _validate(settings)
     return settings
+
+
+def helm_environment(env: Mapping[str, str], kubeconfig: str) -> dict[str, str]:
+    """What helm child processes see: PATH, proxies, in-cluster and HELM_* variables, and
+    writable helm homes (the agent's root filesystem may be read-only)."""
+    keep = (
+        "PATH",
+        "HOME",
+        "KUBERNETES_SERVICE_HOST",
+        "KUBERNETES_SERVICE_PORT",
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "NO_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "no_proxy",
+        "SSL_CERT_FILE",
+    )
+    out = {k: v for k, v in env.items() if k in keep or k.startswith("HELM_")}
+    for name in ("CACHE", "CONFIG", "DATA"):
+        out.setdefault(f"HELM_{name}_HOME", f"{HELM_HOME_ROOT}/{name.lower()}")
+    if kubeconfig:
+        out["KUBECONFIG"] = kubeconfig
+    return out
 
 
 def _validate(s: AgentSettings) -> None:

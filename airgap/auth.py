@@ -73,13 +73,14 @@ class RegistryAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         self._apply(request)
+        sent = request.headers.get("Authorization", "")
         response = yield request
         challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
         # A streamed body is spent once sent: the caller's retry logic deals with those 401s.
         if response.status_code != 401 or challenge is None or not _replayable(request):
             return
-        if challenge.scheme == "basic" and self._credentials and not self._basic:
-            self._basic = True
+        if challenge.scheme == "basic" and self._credentials and not sent.startswith("Basic "):
+            self._basic = True  # other threads may have learnt it meanwhile: same outcome
         elif challenge.scheme == "bearer":
             token_response = yield self._token_request(challenge)
             self._store_token(request, token_response)
@@ -102,8 +103,11 @@ class RegistryAuth(httpx.Auth):
     def _token_request(self, challenge: Challenge) -> httpx.Request:
         realm = challenge.params.get("realm", "")
         if not realm.startswith(("https://", "http://")):
-            raise RegistryAuthError(f"registry {self._registry} sent a Bearer challenge "
-                                    f"without a usable realm ({realm!r})", 401)
+            raise RegistryAuthError(
+                f"registry {self._registry} sent a Bearer challenge "
+                f"without a usable realm ({realm!r})",
+                401,
+            )
         params = {k: v for k, v in challenge.params.items() if k in ("service", "scope")}
         request = httpx.Request("GET", realm, params=params)
         if self._credentials:
@@ -116,15 +120,19 @@ class RegistryAuth(httpx.Auth):
             raise RegistryAuthError(
                 f"token service {response.request.url.host} of registry {self._registry} refused "
                 f"a token{user} (HTTP {response.status_code}): check --username and the "
-                "password given on stdin", response.status_code)
+                "password given on stdin",
+                response.status_code,
+            )
         try:
             body = response.json()
             token = body.get("token") or body.get("access_token")
         except (ValueError, AttributeError):
             token = None
         if not isinstance(token, str) or not token:
-            raise RegistryAuthError(f"token service of registry {self._registry} answered "
-                                    "without a token", response.status_code)
+            raise RegistryAuthError(
+                f"token service of registry {self._registry} answered without a token",
+                response.status_code,
+            )
         with self._lock:
             self._tokens[repository_of(request.url.path)] = token
 

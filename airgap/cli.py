@@ -1,10 +1,208 @@
-"""`outpost airgap …`: import a signed bundle into an air-gapped site's registry and cluster."""
+"""`outpost airgap …`: import a signed bundle into an air-gapped site's registry and cluster.
+
+`push-layout` pushes a (verified) OCI image layout, `push-chart` pushes Helm chart archives as
+OCI artifacts. Both print a summary on stdout (`--output json` for scripts) and progress on
+stderr; `--dry-run` prints the plan and sends nothing. The password is only ever read from
+stdin, never from an option, so it stays out of shell history and process lists.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
 import click
+
+from airgap.auth import Credentials
+from airgap.errors import AddressError
+from airgap.journal import UploadJournal, default_journal_path
+from airgap.layout import read_layout
+from airgap.plan import render_plan
+from airgap.progress import RichObserver
+from airgap.push import DEFAULT_WORKERS, apply_push, plan_push
+from airgap.registry import RegistryClient, open_client
+from airgap.upload import MIB, UploadSettings
+
+_REGISTRY_OPTIONS = (
+    click.option(
+        "--registry",
+        required=True,
+        metavar="HOST[:PORT][/PREFIX]",
+        help="Target registry and optional repository prefix.",
+    ),
+    click.option(
+        "--ca-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="PEM CA certificate(s) to verify the registry's TLS certificate.",
+    ),
+    click.option(
+        "--insecure-http",
+        is_flag=True,
+        help="Plain HTTP; allowed only for a loopback registry (tests, local mirrors).",
+    ),
+    click.option("--username", help="User for Basic auth or the token service."),
+    click.option("--password-stdin", is_flag=True, help="Read the password from stdin."),
+    click.option(
+        "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+    ),
+)
+
+
+def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_REGISTRY_OPTIONS):
+        func = option(func)
+    return func
 
 
 @click.group("airgap")
 def airgap() -> None:
     """Import a bundle's images and charts into the customer's registry, digest for digest."""
+
+
+@airgap.command("push-layout")
+@click.argument(
+    "layout_dir",
+    metavar="OCI_LAYOUT_DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@registry_options
+@click.option("--dry-run", is_flag=True, help="Print the plan; send nothing.")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Upload journal for resuming (default: $XDG_STATE_HOME/outpost/…).",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="MiB per resumable PATCH chunk; blobs up to min(32, this) MiB go in one PUT.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    help="Blobs uploaded in parallel.",
+)
+def push_layout(
+    layout_dir: Path,
+    *,
+    dry_run: bool,
+    journal: Path | None,
+    chunk_size: int,
+    workers: int,
+    output: str,
+    **registry: Any,
+) -> None:
+    """Verify an OCI image layout, then push its images to the registry.
+
+    Every blob is checked against its descriptor before anything is sent. Image
+    `registry.acme.dev/acme/api:2.14.0` goes to `<registry>/<prefix>/acme/api` (tag and digest).
+    """
+    graph = read_layout(layout_dir)
+    client = _client(**registry)
+    try:
+        upload_journal = UploadJournal(journal or default_journal_path(os.environ))
+        plan = plan_push(graph, client, upload_journal)
+        if dry_run:
+            _emit(output, plan.to_dict(), render_plan(plan))
+            return
+        settings = UploadSettings(chunk_size * MIB, min(chunk_size, 32) * MIB)
+        cancel = threading.Event()
+        bars = RichObserver(plan.bytes_to_send) if plan.bytes_to_send else nullcontext(None)
+        with bars as observer, stop_on_signals(cancel):
+            summary = apply_push(
+                plan,
+                client,
+                journal=upload_journal,
+                observer=observer,
+                settings=settings,
+                workers=workers,
+                cancel=cancel,
+            )
+    finally:
+        client.close()
+    _emit(output, summary.to_dict(), summary.describe())
+
+
+@airgap.command("push-chart")
+@click.argument(
+    "charts",
+    nargs=-1,
+    required=True,
+    metavar="CHART_TGZ...",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@registry_options
+def push_charts(charts: tuple[Path, ...], output: str, **registry: Any) -> None:
+    """Push Helm chart archives as OCI artifacts to `<registry>/<prefix>/charts/<name>`."""
+    from airgap.charts import push_chart  # yaml and tarfile: only this command needs them
+
+    client = _client(**registry)
+    try:
+        pushed = [push_chart(chart, client) for chart in charts]
+    finally:
+        client.close()
+    records = [chart.to_dict(client.address.netloc) for chart in pushed]
+    lines = [
+        f"pushed chart {r['chart']} {r['version']} to {r['url']}@{r['digest']}" for r in records
+    ]
+    _emit(output, {"charts": records}, "\n".join(lines))
+
+
+def _client(
+    registry: str,
+    ca_file: Path | None,
+    insecure_http: bool,
+    username: str | None,
+    password_stdin: bool,
+) -> RegistryClient:
+    if password_stdin and not username:
+        raise AddressError("--password-stdin needs --username")
+    credentials = None
+    if username:
+        if not password_stdin:
+            raise AddressError(
+                "--username needs --password-stdin (the password is read from stdin)"
+            )
+        credentials = Credentials(username, sys.stdin.readline().rstrip("\r\n"))
+    return open_client(
+        registry, ca_file=ca_file, insecure_http=insecure_http, credentials=credentials
+    )
+
+
+@contextmanager
+def stop_on_signals(cancel: threading.Event) -> Iterator[None]:
+    """First SIGINT/SIGTERM sets `cancel` (uploads stop at a chunk boundary, journaled so the
+    next run resumes them — killing mid-chunk would make docker-registry 2.8.2 drop the
+    upload); a second one acts as usual."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    # getsignal() is None for handlers installed outside Python: restore the default then.
+    previous = {sig: signal.getsignal(sig) or signal.SIG_DFL for sig in signals}
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        cancel.set()
+        signal.signal(signum, previous[signal.Signals(signum)])
+        click.echo("stopping at the next chunk boundary (again to abort now)", err=True)
+
+    for sig in signals:
+        signal.signal(sig, handle)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _emit(output: str, doc: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(doc, indent=2) if output == "json" else text)

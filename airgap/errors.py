@@ -4,7 +4,8 @@ AirgapError                     anything the importer expects and can explain (e
  ├─ LayoutError                 the OCI image layout is malformed or a blob does not match its
  │                              descriptor (exit 1: the input is bad, nothing was sent)
  ├─ AddressError                the registry address or its options are unusable
- ├─ PushCancelledError          a cancellation hook stopped the push; rerun to resume
+ ├─ PushCancelledError          interrupted (SIGINT/SIGTERM or a hook); rerun to resume (130)
+ │   └─ UploadStoppedError      an upload stopped because a sibling upload failed
  └─ RegistryError               the registry refused or failed a request
      ├─ RegistryUnreachableError    connection refused, DNS, TLS or timeout
      └─ RegistryAuthError           401/403: wrong or missing credentials or permissions
@@ -32,7 +33,13 @@ class AddressError(AirgapError):
 
 
 class PushCancelledError(AirgapError):
-    """A cancellation hook stopped the push; uploads in flight are journaled for resume."""
+    """The push was interrupted; uploads in flight are journaled for resume."""
+
+    exit_code = 130
+
+
+class UploadStoppedError(PushCancelledError):
+    """An upload stopped at a chunk boundary because another upload of the push failed."""
 
 
 class RegistryError(AirgapError):

@@ -64,17 +64,25 @@ class UploadJournal:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            raise AirgapError(f"upload journal {self.path} is unreadable ({exc}): delete it to "
-                              "restart interrupted uploads from the beginning") from exc
+            raise AirgapError(
+                f"upload journal {self.path} is unreadable ({exc}): delete it to "
+                "restart interrupted uploads from the beginning"
+            ) from exc
         entries = raw.get("uploads", {}) if isinstance(raw, dict) else {}
-        return {k: JournalEntry(str(v["location"]), int(v["offset"]))
-                for k, v in entries.items() if isinstance(v, dict) and "location" in v}
+        return {
+            k: JournalEntry(str(v["location"]), int(v["offset"]))
+            for k, v in entries.items()
+            if isinstance(v, dict) and "location" in v
+        }
 
     def _save(self) -> None:
         if self.path is None:
             return
-        doc = {"uploads": {k: {"location": e.location, "offset": e.offset}
-                           for k, e in self._entries.items()}}
+        doc = {
+            "uploads": {
+                k: {"location": e.location, "offset": e.offset} for k, e in self._entries.items()
+            }
+        }
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -83,5 +91,7 @@ class UploadJournal:
                 json.dump(doc, handle)
             os.replace(tmp, self.path)
         except OSError as exc:
-            raise AirgapError(f"cannot write upload journal {self.path} ({exc.strerror}): "
-                              "pass a writable --journal path") from exc
+            raise AirgapError(
+                f"cannot write upload journal {self.path} ({exc.strerror}): "
+                "pass a writable --journal path"
+            ) from exc

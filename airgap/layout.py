@@ -2,7 +2,7 @@
 
 `read_layout` walks index.json → indexes → manifests → configs and layers and checks every
 blob's size and sha256 against its descriptor before returning, so nothing unverified can
-reach a registry. This module does the file I/O; the resulting `LayoutGraph` is a plain value.
+reach a registry. This module does the file I/O; the resulting `graph.LayoutGraph` is a value.
 Blobs are hashed in 1 MiB reads: memory stays flat whatever the layer size.
 """
 
@@ -11,66 +11,18 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import IO
 
 from airgap import oci
 from airgap.errors import LayoutError
+from airgap.graph import ImageEntry, LayoutGraph, ManifestNode, blob_path
 from airgap.relocation import parse_reference
 
 READ_SIZE = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ManifestNode:
-    """A manifest or index with its exact bytes and the digests it references."""
-
-    descriptor: oci.Descriptor
-    raw: bytes
-    children: tuple[str, ...]
-    blobs: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ImageEntry:
-    """One top-level index.json entry: the source reference and its root descriptor."""
-
-    ref_name: str
-    root: oci.Descriptor
-
-
-@dataclass(frozen=True)
-class LayoutGraph:
-    """Everything an OCI layout holds, verified; blob bytes stay on disk under `root`."""
-
-    root: Path
-    images: tuple[ImageEntry, ...]
-    manifests: Mapping[str, ManifestNode]
-    blobs: Mapping[str, oci.Descriptor]
-
-    def blob_path(self, digest: str) -> Path:
-        return blob_path(self.root, digest)
-
-    def closure(self, image: ImageEntry) -> tuple[list[oci.Descriptor], list[ManifestNode]]:
-        """Blobs (deduplicated) and manifests (children before parents) of one image."""
-        blobs: dict[str, oci.Descriptor] = {}
-        manifests: dict[str, ManifestNode] = {}
-        self._collect(image.root.digest, blobs, manifests)
-        return list(blobs.values()), list(manifests.values())
-
-    def _collect(self, digest: str, blobs: dict[str, oci.Descriptor],
-                 manifests: dict[str, ManifestNode]) -> None:
-        node = self.manifests[digest]
-        for child in node.children:
-            self._collect(child, blobs, manifests)
-        for blob in node.blobs:
-            blobs.setdefault(blob, self.blobs[blob])
-        manifests.setdefault(digest, node)
-
-
-def blob_path(root: Path, digest: str) -> Path:
-    return root / "blobs" / "sha256" / digest.removeprefix("sha256:")
+VERIFY_WORKERS = min(4, os.cpu_count() or 1)
 
 
 def read_layout(root: Path) -> LayoutGraph:
@@ -82,15 +34,19 @@ def read_layout(root: Path) -> LayoutGraph:
     blobs: dict[str, oci.Descriptor] = {}
     for image in images:
         _walk(root, image.root, manifests, blobs)
-    for descriptor in blobs.values():
-        verify_blob(root, descriptor)
+    # hashlib releases the GIL on large updates: blobs are hashed in parallel.
+    with ThreadPoolExecutor(max_workers=VERIFY_WORKERS, thread_name_prefix="verify") as pool:
+        for future in [pool.submit(verify_blob, root, d) for d in blobs.values()]:
+            future.result()
     return LayoutGraph(root, images, manifests, blobs)
 
 
 def _check_layout_file(root: Path) -> None:
     doc = oci.load_json(_read_small(root / "oci-layout", "oci-layout"), "oci-layout")
     if doc.get("imageLayoutVersion") != "1.0.0":
-        raise LayoutError(f"{root}: unsupported imageLayoutVersion {doc.get('imageLayoutVersion')!r}")
+        raise LayoutError(
+            f"{root}: unsupported imageLayoutVersion {doc.get('imageLayoutVersion')!r}"
+        )
 
 
 def _image_entry(entry: oci.Descriptor) -> ImageEntry:
@@ -104,8 +60,12 @@ def _image_entry(entry: oci.Descriptor) -> ImageEntry:
     return ImageEntry(entry.ref_name, entry)
 
 
-def _walk(root: Path, desc: oci.Descriptor, manifests: dict[str, ManifestNode],
-          blobs: dict[str, oci.Descriptor]) -> None:
+def _walk(
+    root: Path,
+    desc: oci.Descriptor,
+    manifests: dict[str, ManifestNode],
+    blobs: dict[str, oci.Descriptor],
+) -> None:
     if desc.digest in manifests:
         return
     raw = read_manifest(root, desc)
@@ -121,8 +81,12 @@ def _walk(root: Path, desc: oci.Descriptor, manifests: dict[str, ManifestNode],
     for ref in refs:
         known = blobs.setdefault(ref.digest, ref)
         if known.size != ref.size:
-            raise LayoutError(f"blob {ref.digest} is described with sizes {known.size} and {ref.size}")
-    manifests[desc.digest] = ManifestNode(desc, raw, (), tuple(dict.fromkeys(r.digest for r in refs)))
+            raise LayoutError(
+                f"blob {ref.digest} is described with sizes {known.size} and {ref.size}"
+            )
+    manifests[desc.digest] = ManifestNode(
+        desc, raw, (), tuple(dict.fromkeys(r.digest for r in refs))
+    )
 
 
 def read_manifest(root: Path, desc: oci.Descriptor) -> bytes:
@@ -156,7 +120,9 @@ def iter_file(path: Path, offset: int, what: str, limit: int | None = None) -> I
         handle.seek(offset)
         remaining = limit
         while remaining is None or remaining > 0:
-            chunk = handle.read(READ_SIZE if remaining is None else min(READ_SIZE, remaining))
+            chunk = _read(
+                handle, READ_SIZE if remaining is None else min(READ_SIZE, remaining), path
+            )
             if not chunk:
                 return
             if remaining is not None:
@@ -164,11 +130,20 @@ def iter_file(path: Path, offset: int, what: str, limit: int | None = None) -> I
             yield chunk
 
 
+def _read(handle: IO[bytes], size: int, path: Path) -> bytes:
+    try:
+        return handle.read(size)
+    except OSError as exc:
+        raise LayoutError(f"cannot read {path} ({exc.strerror}): check the disk") from exc
+
+
 def _open_regular(path: Path, what: str) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as exc:
-        raise LayoutError(f"{what}: cannot open {path} ({exc.strerror}); is the layout complete?") from exc
+        raise LayoutError(
+            f"{what}: cannot open {path} ({exc.strerror}); is the layout complete?"
+        ) from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise LayoutError(f"{what}: {path} is not a regular file")
@@ -189,4 +164,3 @@ def _mismatch(desc: oci.Descriptor, size: int, actual: str) -> str:
         f"sha256 {actual}): the layout is corrupt or tampered with; nothing was pushed — "
         "re-extract the bundle from a verified archive"
     )
-

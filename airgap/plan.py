@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from airgap.address import RegistryAddress
-from airgap.layout import ImageEntry, LayoutGraph, ManifestNode
+from airgap.graph import ImageEntry, LayoutGraph, ManifestNode
 from airgap.oci import Descriptor
 from airgap.relocation import parse_reference, relocate, target_repository
 
@@ -143,14 +143,19 @@ def plan_from_inventory(
                 will_hold.setdefault(blob.digest, []).append(target.repository)
         for step in _manifest_steps(target, inventory):
             manifest_steps.setdefault(step.reference, step)
-        images.append((target.image.ref_name, relocate(target.image.ref_name,
-                                                       target.image.root.digest, registry)))
+        images.append(
+            (
+                target.image.ref_name,
+                relocate(target.image.ref_name, target.image.root.digest, registry),
+            )
+        )
     plans = tuple(RepoPlan(r, tuple(b.values()), tuple(m.values())) for r, (b, m) in repos.items())
     return PushPlan(str(registry), graph.root, plans, tuple(images))
 
 
-def _blob_step(repo: str, blob: Descriptor, inventory: Inventory,
-               will_hold: Mapping[str, list[str]]) -> BlobStep:
+def _blob_step(
+    repo: str, blob: Descriptor, inventory: Inventory, will_hold: Mapping[str, list[str]]
+) -> BlobStep:
     if blob.digest in inventory.blobs.get(repo, frozenset()):
         return BlobStep(repo, blob.digest, blob.size, "exists")
     sources = [source for source in will_hold.get(blob.digest, []) if source != repo]
@@ -173,21 +178,36 @@ def _manifest_steps(target: Target, inventory: Inventory) -> list[ManifestStep]:
             reference = target.tag
         else:
             exists, reference = desc.digest in present, desc.digest
-        steps.append(ManifestStep(target.repository, desc.digest, desc.media_type, reference,
-                                  exists, node.raw))
+        steps.append(
+            ManifestStep(
+                target.repository, desc.digest, desc.media_type, reference, exists, node.raw
+            )
+        )
     return steps
 
 
 def _blob_dict(step: BlobStep) -> dict[str, Any]:
-    return {"kind": "blob", "repository": step.repository, "digest": step.digest,
-            "size": step.size, "action": step.action, "source": step.source,
-            "offset": step.offset, "bytesToSend": step.bytes_to_send}
+    return {
+        "kind": "blob",
+        "repository": step.repository,
+        "digest": step.digest,
+        "size": step.size,
+        "action": step.action,
+        "source": step.source,
+        "offset": step.offset,
+        "bytesToSend": step.bytes_to_send,
+    }
 
 
 def _manifest_dict(step: ManifestStep) -> dict[str, Any]:
-    return {"kind": "manifest", "repository": step.repository, "digest": step.digest,
-            "reference": step.reference, "mediaType": step.media_type,
-            "action": "exists" if step.exists else "put"}
+    return {
+        "kind": "manifest",
+        "repository": step.repository,
+        "digest": step.digest,
+        "reference": step.reference,
+        "mediaType": step.media_type,
+        "action": "exists" if step.exists else "put",
+    }
 
 
 def render_plan(plan: PushPlan) -> str:
@@ -198,11 +218,15 @@ def render_plan(plan: PushPlan) -> str:
     for step in plan.blob_steps:
         extra = f" from {step.source}" if step.source else ""
         extra += f" at offset {step.offset}" if step.action == "resume" else ""
-        lines.append(f"  blob {step.action:<6} {step.repository} {step.digest[:19]} "
-                     f"{step.size} B{extra}")
+        lines.append(
+            f"  blob {step.action:<6} {step.repository} {step.digest[:19]} {step.size} B{extra}"
+        )
     for m in plan.manifest_steps:
-        lines.append(f"  manifest {'exists' if m.exists else 'put':<6} {m.repository}:{m.reference}")
-    lines.append(f"blobs: {plan.count('exists')} exist, {plan.count('mount')} mount, "
-                 f"{plan.count('resume')} resume, {plan.count('upload')} upload; "
-                 f"{plan.bytes_to_send} bytes to send")
+        ref = f"@{m.reference}" if m.reference.startswith("sha256:") else f":{m.reference}"
+        lines.append(f"  manifest {'exists' if m.exists else 'put':<6} {m.repository}{ref}")
+    lines.append(
+        f"blobs: {plan.count('exists')} exist, {plan.count('mount')} mount, "
+        f"{plan.count('resume')} resume, {plan.count('upload')} upload; "
+        f"{plan.bytes_to_send} bytes to send"
+    )
     return "\n".join(lines)

@@ -60,9 +60,13 @@ class RichObserver(NullObserver):
 
     def __init__(self, total_bytes: int, console: Console | None = None) -> None:
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-            TransferSpeedColumn(), TimeRemainingColumn(),
-            console=console or Console(stderr=True), transient=False,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console or Console(stderr=True),
+            transient=False,
         )
         self._total = self._progress.add_task("total", total=total_bytes)
         self._tasks: dict[str, TaskID] = {}
@@ -71,8 +75,12 @@ class RichObserver(NullObserver):
         self._progress.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._progress.stop()
 
     def blob_started(self, repo: str, digest: str, size: int, offset: int) -> None:

@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urljoin
 
-from airgap.address import RegistryAddress
+import httpx
+
+from airgap.address import RegistryAddress, parse_address
+from airgap.auth import Credentials
 from airgap.errors import RegistryError
 from airgap.oci import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from airgap.session import RegistrySession
@@ -43,76 +47,106 @@ class RegistryClient:
         self.session.close()
 
     def blob_exists(self, repo: str, digest: str) -> bool:
-        response = self.session.request("HEAD", f"/v2/{repo}/blobs/{digest}", expect=(200, 404),
-                                        what=f"checking blob {digest} in {repo}")
+        response = self.session.request(
+            "HEAD",
+            f"/v2/{repo}/blobs/{digest}",
+            expect=(200, 404),
+            what=f"checking blob {digest} in {repo}",
+        )
         return response.status_code == 200
 
     def manifest_digest(self, repo: str, reference: str) -> str | None:
         """Digest the registry serves for a tag or digest, or None if it has none."""
         response = self.session.request(
-            "HEAD", f"/v2/{repo}/manifests/{reference}", expect=(200, 404),
-            what=f"checking manifest {repo}:{reference}", headers={"Accept": MANIFEST_ACCEPT})
+            "HEAD",
+            f"/v2/{repo}/manifests/{reference}",
+            expect=(200, 404),
+            what=f"checking manifest {repo}:{reference}",
+            headers={"Accept": MANIFEST_ACCEPT},
+        )
         if response.status_code == 404:
             return None
         return response.headers.get("Docker-Content-Digest") or reference
 
     def start_upload(self, repo: str) -> str:
-        response = self.session.request("POST", f"/v2/{repo}/blobs/uploads/", expect=(202,),
-                                        what=f"starting an upload to {repo}")
+        response = self.session.request(
+            "POST",
+            f"/v2/{repo}/blobs/uploads/",
+            expect=(202,),
+            what=f"starting an upload to {repo}",
+        )
         return self._location(response.headers.get("Location"), f"upload to {repo}")
 
     def mount_blob(self, repo: str, digest: str, source: str) -> str | None:
         """Cross-repository mount; None when mounted, else the Location of a started upload."""
         response = self.session.request(
-            "POST", f"/v2/{repo}/blobs/uploads/?mount={quote(digest)}&from={quote(source)}",
-            expect=(201, 202), what=f"mounting blob {digest} from {source} into {repo}")
+            "POST",
+            f"/v2/{repo}/blobs/uploads/?mount={quote(digest)}&from={quote(source)}",
+            expect=(201, 202),
+            what=f"mounting blob {digest} from {source} into {repo}",
+        )
         if response.status_code == 201:
             return None
         return self._location(response.headers.get("Location"), f"upload to {repo}")
 
     def upload_status(self, location: str) -> UploadStatus | None:
         """GET an upload session: its Range end and fresh Location, or None if it is gone."""
-        response = self.session.request("GET", location, expect=(204, 400, 404),
-                                        what="checking a journaled upload")
+        response = self.session.request(
+            "GET", location, expect=(204, 400, 404), what="checking a journaled upload"
+        )
         if response.status_code != 204:
             return None
         match = _RANGE.match(response.headers.get("Range", "").strip())
         fresh = response.headers.get("Location") or location
         return UploadStatus(self._location(fresh, "upload"), int(match[2]) if match else None)
 
-    def patch_chunk(self, location: str, chunk: Iterable[bytes], start: int, length: int,
-                    what: str) -> str:
+    def patch_chunk(
+        self, location: str, chunk: Iterable[bytes], start: int, length: int, what: str
+    ) -> str:
         """Append bytes [start, start+length) to an upload; returns the next Location."""
-        headers = {"Content-Type": "application/octet-stream",
-                   "Content-Range": f"{start}-{start + length - 1}"}
-        response = self.session.stream("PATCH", location, what=what, expect=(202,),
-                                       headers=headers, body=chunk, length=length)
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Range": f"{start}-{start + length - 1}",
+        }
+        response = self.session.stream(
+            "PATCH", location, what=what, expect=(202,), headers=headers, body=chunk, length=length
+        )
         return self._location(response.headers.get("Location"), what)
 
-    def finish_upload(self, location: str, digest: str, body: Iterable[bytes] | None,
-                      length: int, what: str) -> None:
+    def finish_upload(
+        self, location: str, digest: str, body: Iterable[bytes] | None, length: int, what: str
+    ) -> None:
         """Close an upload with `PUT …digest=` (carrying the bytes when monolithic)."""
         url = f"{location}{'&' if '?' in location else '?'}digest={quote(digest)}"
         headers = {"Content-Type": "application/octet-stream"}
         if body is None:
-            response = self.session.request("PUT", url, what=what, expect=(201,),
-                                            headers=headers, content=b"")
+            response = self.session.request(
+                "PUT", url, what=what, expect=(201,), headers=headers, content=b""
+            )
         else:
-            response = self.session.stream("PUT", url, what=what, expect=(201,), headers=headers,
-                                           body=body, length=length)
+            response = self.session.stream(
+                "PUT", url, what=what, expect=(201,), headers=headers, body=body, length=length
+            )
         self._check_digest(response.headers.get("Docker-Content-Digest"), digest, what)
 
     def cancel_upload(self, location: str) -> None:
-        self.session.request("DELETE", location, expect=(202, 204, 400, 404),
-                             what="cancelling an abandoned upload")
+        self.session.request(
+            "DELETE", location, expect=(202, 204, 400, 404), what="cancelling an abandoned upload"
+        )
 
-    def put_manifest(self, repo: str, reference: str, media_type: str, raw: bytes,
-                     digest: str) -> None:
+    def put_manifest(
+        self, repo: str, reference: str, media_type: str, raw: bytes, digest: str
+    ) -> None:
         """PUT exact manifest bytes; the registry's digest must equal ours."""
         what = f"pushing manifest {repo}:{reference}"
-        response = self.session.request("PUT", f"/v2/{repo}/manifests/{reference}", what=what,
-                                        expect=(201,), headers={"Content-Type": media_type},
-                                        content=raw)
+        response = self.session.request(
+            "PUT",
+            f"/v2/{repo}/manifests/{reference}",
+            what=what,
+            expect=(201,),
+            headers={"Content-Type": media_type},
+            content=raw,
+        )
         self._check_digest(response.headers.get("Docker-Content-Digest"), digest, what)
 
     def _location(self, location: str | None, what: str) -> str:
@@ -122,5 +156,20 @@ class RegistryClient:
 
     def _check_digest(self, reported: str | None, expected: str, what: str) -> None:
         if reported is not None and reported != expected:
-            raise RegistryError(f"registry {self.address.netloc} stored {reported} while "
-                                f"{what}, expected {expected}: the data was altered on the way")
+            raise RegistryError(
+                f"registry {self.address.netloc} stored {reported} while "
+                f"{what}, expected {expected}: the data was altered on the way"
+            )
+
+
+def open_client(
+    registry: str,
+    *,
+    ca_file: Path | None = None,
+    insecure_http: bool = False,
+    credentials: Credentials | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> RegistryClient:
+    """A client for `HOST[:PORT][/PREFIX]` (plain HTTP only towards loopback)."""
+    address = parse_address(registry, insecure_http=insecure_http)
+    return RegistryClient(RegistrySession(address, credentials, ca_file, transport=transport))

@@ -25,7 +25,9 @@ _REFERENCE = re.compile(
     + _DIGEST
     + r"))?$"
 )
-_PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+_PATH = re.compile(
+    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,7 @@ def relocate(source_ref: str, digest: str, registry: RegistryAddress) -> str:
     return f"{registry.netloc}/{target_repository(source_ref, registry)}@{digest}"
 
 
-def build_mapping(
-    pushed: Iterable[tuple[str, str]], registry: RegistryAddress
-) -> dict[str, str]:
+def build_mapping(pushed: Iterable[tuple[str, str]], registry: RegistryAddress) -> dict[str, str]:
     """Lookup table for `relocate_refs` from (source reference, digest) pairs.
 
     Both the tag form and the digest form of each source reference map to the relocated
@@ -128,8 +128,12 @@ def _relocate_repository_dict(obj: dict[Any, Any], mapping: Mapping[str, str]) -
     ref = parse_reference(name)
     if ref is None:
         return obj
-    wanted = ImageReference(ref.domain, ref.path, tag if isinstance(tag, str) else None,
-                            digest if isinstance(digest, str) and digest else None)
+    wanted = ImageReference(
+        ref.domain,
+        ref.path,
+        tag if isinstance(tag, str) else None,
+        digest if isinstance(digest, str) and digest else None,
+    )
     target = mapping.get(wanted.key())
     return obj if target is None else _rewrite_repository_dict(obj, target)
 

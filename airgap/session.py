@@ -22,6 +22,9 @@ from airgap.auth import Credentials, RegistryAuth
 from airgap.errors import AddressError, RegistryAuthError, RegistryError, RegistryUnreachableError
 
 TRANSIENT_STATUS = frozenset({502, 503, 504})
+STORAGE_ADVICE = (
+    "its storage may be full or read-only — check the registry's logs and storage, then rerun"
+)
 # Reads wait for the registry to hash and move whole blobs after the last byte: be generous.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=120.0, pool=120.0)
 
@@ -45,7 +48,9 @@ def ssl_context(ca_file: Path | None) -> ssl.SSLContext:
         try:
             context.load_verify_locations(cafile=str(ca_file))
         except (OSError, ssl.SSLError) as exc:
-            raise AddressError(f"--ca-file {ca_file}: cannot load a PEM CA certificate ({exc})") from exc
+            raise AddressError(
+                f"--ca-file {ca_file}: cannot load a PEM CA certificate ({exc})"
+            ) from exc
     return context
 
 
@@ -68,9 +73,13 @@ class RegistrySession:
         self.sleep = sleep
         self._user = credentials.username if credentials else None
         self._client = httpx.Client(
-            base_url=address.base_url, auth=RegistryAuth(credentials, address.netloc),
-            verify=ssl_context(ca_file), timeout=timeout, transport=transport,
-            trust_env=False, follow_redirects=True,
+            base_url=address.base_url,
+            auth=RegistryAuth(credentials, address.netloc),
+            verify=ssl_context(ca_file),
+            timeout=timeout,
+            transport=transport,
+            trust_env=False,
+            follow_redirects=True,
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
         )
 
@@ -80,8 +89,16 @@ class RegistrySession:
     def close(self) -> None:
         self._client.close()
 
-    def request(self, method: str, url: str, *, what: str, expect: Iterable[int],
-                headers: dict[str, str] | None = None, content: bytes | None = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        expect: Iterable[int],
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
         """Send with retries; return the response if its status is in `expect`."""
         expected = frozenset(expect)
         for attempt in range(self.retry.attempts):
@@ -94,42 +111,72 @@ class RegistrySession:
                 self.sleep(self.retry.delay(attempt))
         raise AssertionError("unreachable")
 
-    def stream(self, method: str, url: str, *, what: str, expect: Iterable[int],
-               headers: dict[str, str], body: Iterable[bytes], length: int) -> httpx.Response:
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        expect: Iterable[int],
+        headers: dict[str, str],
+        body: Iterable[bytes],
+        length: int,
+    ) -> httpx.Response:
         """Send a streamed body once with an explicit Content-Length (never chunked encoding)."""
         headers = {**headers, "Content-Length": str(length)}
         response = self._send(method, url, what, headers, body)
         return self._check(response, frozenset(expect), what)
 
-    def _send(self, method: str, url: str, what: str, headers: dict[str, str] | None,
-              content: bytes | Iterable[bytes] | None) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        headers: dict[str, str] | None,
+        content: bytes | Iterable[bytes] | None,
+    ) -> httpx.Response:
         try:
             return self._client.request(method, url, headers=headers, content=content)
         except httpx.TimeoutException as exc:
-            raise _transient(RegistryUnreachableError(
-                f"registry {self.address.netloc} timed out while {what} ({type(exc).__name__}): "
-                "check that it is up and not overloaded, then rerun (uploads resume)")) from exc
+            raise _transient(
+                RegistryUnreachableError(
+                    f"registry {self.address.netloc} timed out while {what} "
+                    f"({type(exc).__name__}): "
+                    "check that it is up and not overloaded, then rerun (uploads resume)"
+                )
+            ) from exc
         except httpx.ConnectError as exc:
             raise self._connect_error(exc, what) from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _transient(RegistryUnreachableError(
-                f"connection to registry {self.address.netloc} broke while {what} ({exc}): "
-                "rerun to resume")) from exc
-        except httpx.HTTPError as exc:
-            raise RegistryError(f"HTTP error talking to registry {self.address.netloc} while "
-                                f"{what}: {exc}") from exc
+            raise _transient(
+                RegistryUnreachableError(
+                    f"connection to registry {self.address.netloc} broke while {what} ({exc}): "
+                    "rerun to resume"
+                )
+            ) from exc
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            raise RegistryError(
+                f"HTTP error talking to registry {self.address.netloc} while {what}: {exc}"
+            ) from exc
 
     def _connect_error(self, exc: httpx.ConnectError, what: str) -> RegistryError:
         text = str(exc)
         if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
             return RegistryUnreachableError(
                 f"TLS handshake with registry {self.address.netloc} failed while {what} "
-                f"({text}): pass the registry's CA certificate with --ca-file")
-        return _transient(RegistryUnreachableError(
-            f"cannot connect to registry {self.address.netloc} while {what} ({text or 'refused'}): "
-            "check the address and that the registry is running and reachable from here"))
+                f"({text}): pass the registry's CA certificate with --ca-file"
+            )
+        return _transient(
+            RegistryUnreachableError(
+                f"cannot connect to registry {self.address.netloc} while {what} "
+                f"({text or 'refused'}): "
+                "check the address and that the registry is running and reachable from here"
+            )
+        )
 
-    def _check(self, response: httpx.Response, expected: frozenset[int], what: str) -> httpx.Response:
+    def _check(
+        self, response: httpx.Response, expected: frozenset[int], what: str
+    ) -> httpx.Response:
         if response.status_code in expected:
             return response
         raise self._status_error(response, what)
@@ -137,21 +184,27 @@ class RegistrySession:
     def _status_error(self, response: httpx.Response, what: str) -> RegistryError:
         code, where = response.status_code, self.address.netloc
         detail = describe_errors(response)
-        if code == 401:
-            who = f"the credentials of user '{self._user}'" if self._user else "anonymous access"
-            return RegistryAuthError(f"registry {where} rejected {who} (HTTP 401) while {what}: "
-                                     "check --username and the password given on stdin", code)
-        if code == 403:
-            return RegistryAuthError(f"registry {where} denied {what} (HTTP 403{detail}): the user "
-                                     "needs push permission on this repository", code)
-        if code in TRANSIENT_STATUS:
-            return _transient(RegistryError(f"registry {where} is temporarily unavailable "
-                                            f"(HTTP {code}) while {what}: retry later", code))
+        if code in (401, 403):
+            return RegistryAuthError(self._auth_message(code, what, detail), code)
         if code >= 500:
-            return RegistryError(f"registry {where} failed while {what} (HTTP {code}{detail}): its "
-                                 "storage may be full or read-only — check the registry's logs and "
-                                 "storage, then rerun", code)
+            transient = code in TRANSIENT_STATUS
+            advice = "retry later" if transient else STORAGE_ADVICE
+            message = f"registry {where} failed while {what} (HTTP {code}{detail}): {advice}"
+            return RegistryError(message, code, transient=transient)
         return RegistryError(f"registry {where} refused {what} (HTTP {code}{detail})", code)
+
+    def _auth_message(self, code: int, what: str, detail: str) -> str:
+        where = self.address.netloc
+        if code == 403:
+            return (
+                f"registry {where} denied {what} (HTTP 403{detail}): the user needs push "
+                "permission on this repository"
+            )
+        who = f"the credentials of user '{self._user}'" if self._user else "anonymous access"
+        return (
+            f"registry {where} rejected {who} (HTTP 401) while {what}: "
+            "check --username and the password given on stdin"
+        )
 
 
 def describe_errors(response: httpx.Response) -> str:

@@ -7,6 +7,11 @@ offset before the next chunk starts. A journaled upload is resumed only when the
 `GET` on it confirms the offset; otherwise the blob restarts from byte 0. Transient failures
 (broken connection, 502/503/504, restarted registry) retry the blob with backoff, resuming
 from the journal when possible.
+
+Resume works at chunk granularity: docker-registry 2.8.2 cancels an upload whose stored size
+differs from the offset signed into the Location, so a process killed *inside* a PATCH loses
+that blob's upload (it restarts from 0; other blobs still resume). Hence interruptions go
+through `cancel`, which stops at the next chunk boundary.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from airgap.errors import PushCancelledError, RegistryError
+from airgap.errors import PushCancelledError, RegistryError, UploadStoppedError
 from airgap.journal import JournalEntry, UploadJournal
 from airgap.plan import BlobStep
 from airgap.progress import PushObserver
@@ -29,7 +34,7 @@ BlobOpener = Callable[[int, int], Iterator[bytes]]
 class UploadSettings:
     """Chunking knobs: blobs up to `monolithic_max` bytes go in one PUT."""
 
-    chunk_size: int = 32 * MIB
+    chunk_size: int = 64 * MIB
     monolithic_max: int = 32 * MIB
 
 
@@ -42,6 +47,8 @@ class BlobUploader:
     observer: PushObserver
     settings: UploadSettings = UploadSettings()
     stop: threading.Event = field(default_factory=threading.Event)
+    # Set from outside (e.g. a SIGINT handler): uploads stop at their next chunk boundary.
+    cancel: threading.Event = field(default_factory=threading.Event)
     _sent: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,16 +91,29 @@ class BlobUploader:
             body = self._meter(step.digest, open_blob(0, step.size))
             self.client.finish_upload(location, step.digest, body, step.size, what)
         else:
-            self._chunks(step, open_blob, key, location, offset, what)
+            self._chunks(step, open_blob, key=key, location=location, offset=offset, what=what)
         self.journal.forget(key)
         self.observer.blob_finished(step.repository, step.digest, "sent")
         return "resumed" if resumed else "sent"
 
-    def _chunks(self, step: BlobStep, open_blob: BlobOpener, key: str, location: str,
-                offset: int, what: str) -> None:
+    def _chunks(
+        self,
+        step: BlobStep,
+        open_blob: BlobOpener,
+        *,
+        key: str,
+        location: str,
+        offset: int,
+        what: str,
+    ) -> None:
         while offset < step.size:
+            if self.cancel.is_set():
+                raise PushCancelledError(
+                    f"push interrupted at byte {offset} of {step.digest}; rerun the same command "
+                    "to resume from the upload journal"
+                )
             if self.stop.is_set():
-                raise PushCancelledError("push stopped after another upload failed")
+                raise UploadStoppedError("upload stopped because another upload failed")
             length = min(self.settings.chunk_size, step.size - offset)
             body = self._meter(step.digest, open_blob(offset, length))
             location = self.client.patch_chunk(location, body, offset, length, what)

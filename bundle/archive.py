@@ -35,7 +35,28 @@ END_MIN = 2 * tarfile.BLOCKSIZE
 END_MAX = END_MIN + tarfile.RECORDSIZE
 _FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE)
 
+# pax and GNU long-name headers are read whole into memory by tarfile, before any of our checks.
+MAX_EXTENDED_HEADER = 64 * 1024
+_EXTENDED = frozenset(
+    {tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE}
+    | {tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK}
+)
+
 Progress = Callable[[int], None]
+
+
+class StrictTarInfo(tarfile.TarInfo):
+    """Refuses oversized extended headers and GNU sparse members before tarfile processes them."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED and self.size > MAX_EXTENDED_HEADER:
+            raise ArchiveError(
+                f"size check failed: an extended tar header of {self.size} bytes is over the"
+                f" {MAX_EXTENDED_HEADER} limit"
+            )
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise ArchiveError(f"member type check failed: '{self.name[:200]}' is a sparse file")
+        return super()._proc_member(tarfile_)  # type: ignore[misc,no-any-return]
 
 
 @dataclass(frozen=True)
@@ -54,7 +75,9 @@ class ArchiveReader:
         self.progress = progress or (lambda _n: None)
         try:
             # The reader lives across three calls; the caller owns and closes `fileobj`.
-            self.tar = tarfile.open(fileobj=fileobj, mode="r|", bufsize=CHUNK)  # noqa: SIM115
+            self.tar = tarfile.open(  # noqa: SIM115
+                fileobj=fileobj, mode="r|", bufsize=CHUNK, tarinfo=StrictTarInfo
+            )
         except tarfile.TarError as exc:
             raise ArchiveError(f"archive check failed: not an uncompressed tar ({exc})") from exc
         self.members = self._iterate()
@@ -106,7 +129,7 @@ class ArchiveReader:
         _check_type(member)
         if member.size > limit:
             raise ArchiveError(f"size check failed: '{member.name}' is over {limit} bytes")
-        data = self._open(member).read()
+        data = _read(self._open(member), member.name, member.size)
         if len(data) != member.size:
             raise ArchiveError(f"archive check failed: '{member.name}' is truncated")
         self.progress(member.size)
@@ -186,9 +209,9 @@ class ArchiveReader:
             raise ArchiveError("trailing data check failed: bytes follow the end of the archive")
 
 
-def _read(stream: IO[bytes], path: str) -> bytes:
+def _read(stream: IO[bytes], path: str, size: int = CHUNK) -> bytes:
     try:
-        return stream.read(CHUNK)
+        return stream.read(size)
     except tarfile.TarError as exc:
         raise ArchiveError(f"archive check failed: '{path}' is truncated ({exc})") from exc
 

@@ -94,10 +94,10 @@ def collect(request: BuildRequest, now: datetime) -> tuple[Manifest, list[Conten
     contents += [c for _, c in resources] + list(images.contents)
     _check_unique(contents)
     manifest = Manifest(
-        product=request.product,
-        channel=request.channel,
-        version=request.version,
-        sequence=request.sequence,
+        request.product,
+        request.channel,
+        request.version,
+        request.sequence,
         created=now,
         expires=now + request.expires_in,
         files=tuple(c.entry() for c in contents),

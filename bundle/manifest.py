@@ -18,7 +18,7 @@ from typing import Any
 from bundle import dsse
 from bundle.errors import ExpiredError, ManifestError
 from bundle.keyring import Keyring
-from bundle.paths import path_problem
+from bundle.paths import parent_dirs, path_problem
 from bundle.timestamps import format_time, parse_time
 
 SCHEMA = "outpost.dev/bundle-manifest/v1"
@@ -187,6 +187,10 @@ def check_consistency(manifest: Manifest) -> None:
     for entry in manifest.files:
         _check_file(entry, seen)
         seen.add(entry.path)
+    dirs = {d for path in seen for d in parent_dirs(path)}
+    clash = sorted(seen & dirs)
+    if clash:
+        raise ManifestError(f"manifest check failed: '{clash[0]}' is both a file and a directory")
     referenced = [*manifest.crds, *(c.path for c in manifest.charts)]
     referenced += [r.path for r in manifest.resources]
     for path in referenced:

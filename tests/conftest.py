@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from devcluster import build, cluster
+from devcluster import build
+from devcluster import cluster as control_plane
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,17 @@ class Cluster:
         return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PATH": path}
 
     def kubectl_run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        proc = subprocess.run(
             [str(self.kubectl), *args],
             env=self.env,
             capture_output=True,
             text=True,
-            check=check,
+            check=False,
             timeout=120,
         )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc
 
 
 @pytest.fixture(scope="session")
@@ -67,11 +71,11 @@ def cluster(
 ) -> Iterator[Cluster]:
     state_dir = tmp_path_factory.mktemp("control-plane")
     console = Console(stderr=True)
-    state = cluster.up(state_dir, console)
+    state = control_plane.up(state_dir, console)
     try:
         yield Cluster(state.kubeconfig, state.server, Path(state.bin_dir), state_dir)
     finally:
-        cluster.down(state_dir, console)
+        control_plane.down(state_dir, console)
 
 
 @pytest.fixture

@@ -7,8 +7,11 @@ caller (`agent.hub.service`), which applies these checks before writing anything
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -48,16 +51,22 @@ def check_window(issued_at: datetime, now: datetime, max_age: timedelta, what: s
 
 def agent_keys(agent: AgentRecord, now: datetime) -> dict[str, Ed25519PublicKey]:
     """The agent's current key, plus the previous one during a rotation's grace period."""
-    keys = [agent.public_key]
+    keys = dict(stored_keyring(agent.public_key))
     if agent.previous_key and agent.previous_until and now < agent.previous_until:
-        keys.append(agent.previous_key)
-    return protocol.keyring(*(protocol.public_key_from_b64(k, "stored key") for k in keys))
+        keys.update(stored_keyring(agent.previous_key))
+    return keys
 
 
-def check_report(
-    body: bytes, agent: AgentRecord, now: datetime, max_age: timedelta = MAX_AGE_LIVE
-) -> CheckedReport:
-    """Signature by the agent's key, binding to the enrolled agent and cluster, time window."""
+@functools.lru_cache(maxsize=4096)
+def stored_keyring(text: str) -> Mapping[str, Ed25519PublicKey]:
+    """Parsed once per key: every report of an agent is checked against the same key."""
+    return MappingProxyType(protocol.keyring(protocol.public_key_from_b64(text, "stored key")))
+
+
+def verify_report(
+    body: bytes, agent: AgentRecord, now: datetime
+) -> tuple[protocol.ReportHeader, bytes]:
+    """Signature by the agent's key, a well-formed header, bound to the enrolled agent/cluster."""
     envelope = envelope_of(body, "status report")
     if envelope.payload_type != dsse.PAYLOAD_STATUS:
         raise Rejection(415, "wrong_type", f"payload type '{envelope.payload_type}' is not status")
@@ -72,6 +81,17 @@ def check_report(
         raise Rejection(400, "malformed", str(exc)) from exc
     if header.agent_id != agent.agent_id or header.cluster_uid != agent.cluster_uid:
         raise Rejection(403, "binding_mismatch", "report names another agent or cluster")
+    return header, payload
+
+
+def check_fresh(
+    header: protocol.ReportHeader,
+    payload: bytes,
+    agent: AgentRecord,
+    now: datetime,
+    max_age: timedelta = MAX_AGE_LIVE,
+) -> CheckedReport:
+    """Time window and strictly increasing `seq`; a broken chain is flagged, not refused."""
     check_window(header.issued_at, now, max_age, "status report")
     if header.seq <= agent.last_seq:
         raise Rejection(409, "replay", f"`seq` {header.seq} is not above {agent.last_seq}")
@@ -96,10 +116,11 @@ def check_enrollment(body: bytes, now: datetime, max_age: timedelta) -> enrollme
 
 
 def check_rotation(body: bytes, agent: AgentRecord, now: datetime) -> enrollment.KeyRotation:
+    """Authorized by the current key, or by the previous one during its grace period, so an
+    agent that never saw the ack of its last rotation can rotate again from the key it kept."""
     envelope = envelope_of(body, "key rotation")
-    current = protocol.public_key_from_b64(agent.public_key, "stored key")
     try:
-        rotation = enrollment.open_rotation(envelope, current)
+        rotation = enrollment.open_rotation(envelope, agent_keys(agent, now))
     except ProtocolError as exc:
         raise Rejection(401, "signature_invalid", str(exc)) from exc
     if rotation.agent_id != agent.agent_id:

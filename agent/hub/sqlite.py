@@ -8,6 +8,8 @@ in another thread than the one that serves it.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from typing import Any
 
 from agent.hub.errors import HubError
 from agent.hub.sqlstore import SqlStore
@@ -27,3 +29,7 @@ class SqliteStore(SqlStore):
             self.create_schema()
         except sqlite3.Error as exc:
             raise HubError(f"cannot open SQLite database '{path}': {exc}") from exc
+
+    def query(self, text: str, args: Sequence[Any] = ()) -> list[Any]:
+        # Outside a write, sqlite3 runs a SELECT in autocommit mode: no commit needed.
+        return list(self.conn.execute(text, tuple(args)).fetchall())

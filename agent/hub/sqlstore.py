@@ -98,6 +98,10 @@ class SqlStore:
             cur.execute(self.sql(text), tuple(args))
             return list(cur.fetchall()) if cur.description else []
 
+    def query(self, text: str, args: Sequence[Any] = ()) -> list[Any]:
+        """A read; drivers that need a transaction even for reads keep `run`'s commit."""
+        return self.run(text, args)
+
     def create_schema(self) -> None:
         ddl = SCHEMA.format(blob=self.blob_type, int=self.int_type)
         with self.transaction() as cur:
@@ -111,7 +115,7 @@ class SqlStore:
         )
 
     def token(self, sha256: str) -> TokenRecord | None:
-        rows = self.run(
+        rows = self.query(
             "SELECT created_at, expires_at, used_by FROM tokens WHERE sha256 = ?", [sha256]
         )
         if not rows:
@@ -140,11 +144,11 @@ class SqlStore:
         return True
 
     def agent(self, agent_id: str) -> AgentRecord | None:
-        rows = self.run(f"SELECT {AGENT_COLUMNS} FROM agents WHERE agent_id = ?", [agent_id])
+        rows = self.query(f"SELECT {AGENT_COLUMNS} FROM agents WHERE agent_id = ?", [agent_id])
         return agent_from_row(rows[0]) if rows else None
 
     def agents(self) -> list[AgentRecord]:
-        rows = self.run(f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id")
+        rows = self.query(f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id")
         return [agent_from_row(row) for row in rows]
 
     def rotate_key(self, agent_id: str, new_key: str, grace_until: datetime) -> None:
@@ -155,15 +159,11 @@ class SqlStore:
         )
 
     def ack_for(self, agent_id: str, payload_sha256: str) -> bytes | None:
-        rows = self.run(
+        rows = self.query(
             "SELECT ack FROM reports WHERE agent_id = ? AND payload_sha256 = ?",
             (agent_id, payload_sha256),
         )
         return bytes(rows[0][0]) if rows else None
-
-    def nonce_seen(self, agent_id: str, nonce: str) -> bool:
-        rows = self.run("SELECT 1 FROM reports WHERE agent_id = ? AND nonce = ?", (agent_id, nonce))
-        return bool(rows)
 
     def add_report(self, report: StoredReport) -> bool:
         try:
@@ -188,7 +188,7 @@ class SqlStore:
 
     def reports(self, agent_id: str, limit: int, before_seq: int | None) -> list[StoredReport]:
         bound = before_seq if before_seq is not None else 2**63 - 1
-        rows = self.run(
+        rows = self.query(
             f"SELECT {REPORT_COLUMNS} FROM reports WHERE agent_id = ? AND seq < ? "
             "ORDER BY seq DESC LIMIT ?",
             (agent_id, bound, limit),
@@ -196,11 +196,15 @@ class SqlStore:
         return [report_from_row(row) for row in rows]
 
     def latest_reports(self) -> dict[str, StoredReport]:
-        rows = self.run(
+        rows = self.query(
             f"SELECT {', '.join('r.' + c.strip() for c in REPORT_COLUMNS.split(','))} "
             "FROM reports r JOIN agents a ON a.agent_id = r.agent_id AND r.seq = a.last_seq"
         )
         return {row[0]: report_from_row(row) for row in rows}
+
+    def gap_counts(self) -> dict[str, int]:
+        rows = self.query("SELECT agent_id, SUM(chain_gap) FROM reports GROUP BY agent_id")
+        return {row[0]: int(row[1] or 0) for row in rows}
 
     def close(self) -> None:
         self.conn.close()

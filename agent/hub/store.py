@@ -1,9 +1,10 @@
 """What the hub keeps, and the small interface every hub store implements.
 
-Records are plain frozen dataclasses. `HubStore` is the seam: `agent.hub.sqlite` (embedded default)
-and `agent.hub.postgres` implement it. Writes that guard replay are atomic inside the store:
-`add_report` advances `last_seq` only when the new `seq` is higher (compare-and-set) and relies on
-unique (agent, nonce) and (agent, payload hash) constraints, so two racing requests cannot both win.
+Records are plain frozen dataclasses. `HubStore` is the seam: `agent.hub.sqlite` (embedded
+default) and `agent.hub.postgres` implement it; `agent.hub.cli.open_store` picks one by URL.
+Writes that guard replay are atomic inside the store: `add_report` advances `last_seq` only when
+the new `seq` is higher (compare-and-set) and relies on unique (agent, nonce) and (agent, payload
+hash) constraints, so two racing requests cannot both win.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
-
-from agent.hub.errors import HubError
 
 
 @dataclass(frozen=True)
@@ -62,24 +61,14 @@ class HubStore(Protocol):
     def agents(self) -> list[AgentRecord]: ...
     def rotate_key(self, agent_id: str, new_key: str, grace_until: datetime) -> None: ...
     def ack_for(self, agent_id: str, payload_sha256: str) -> bytes | None: ...
-    def nonce_seen(self, agent_id: str, nonce: str) -> bool: ...
     def add_report(self, report: StoredReport) -> bool:
         """Store and advance `last_seq`; False (nothing stored) if `seq` is not above it."""
         ...
 
     def reports(self, agent_id: str, limit: int, before_seq: int | None) -> list[StoredReport]: ...
     def latest_reports(self) -> dict[str, StoredReport]: ...
+    def gap_counts(self) -> dict[str, int]:
+        """How many stored reports of each agent were flagged with a chain gap."""
+        ...
+
     def close(self) -> None: ...
-
-
-def open_store(url: str) -> HubStore:
-    """`sqlite:///path` (embedded default) or `postgresql://…` (needs psycopg 3)."""
-    if url.startswith("sqlite:///"):
-        from agent.hub.sqlite import SqliteStore
-
-        return SqliteStore(url.removeprefix("sqlite:///") or ":memory:")
-    if url.startswith(("postgresql://", "postgres://")):
-        from agent.hub.postgres import PostgresStore
-
-        return PostgresStore(url)
-    raise HubError("--db must be 'sqlite:///<path>' or 'postgresql://…'")

@@ -62,7 +62,8 @@ class Ack:
 
 
 def sign_ack(ack: Ack, hub_key: Ed25519PrivateKey) -> bytes:
-    return dsse.sign(dsse.PAYLOAD_HUB_ACK, protocol.encode(ack.to_dict()), [hub_key]).to_json()
+    envelope = dsse.sign(dsse.PAYLOAD_HUB_ACK, protocol.encode(ack.to_dict()), [hub_key])
+    return protocol.envelope_line(envelope)
 
 
 def open_ack(

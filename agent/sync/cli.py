@@ -1,10 +1,88 @@
-"""`outpost status …`: preview and export signed status reports."""
+"""`outpost status …`: preview and export the agent's signed status reports.
+
+I/O shell: opens the cluster stores (`agent.sync.cluster.open_stores`), writes the export file.
+`preview` writes nothing to the cluster; `export` signs one fresh report (advancing `seq`, as a
+sent report would) and writes it with the spooled ones for hand carrying out of an air gap.
+"""
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 import click
+
+from agent.errors import ConfigError
+from agent.sync.cycle import Cycle, new_nonce
+from agent.sync.report import ReportOptions
+
+DEFAULT_NAMESPACE = "outpost-system"
+
+kubeconfig_option = click.option(
+    "--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default: in-cluster)."
+)
+namespace_option = click.option(
+    "--namespace", default=DEFAULT_NAMESPACE, show_default=True, help="The agent's namespace."
+)
+owners_option = click.option(
+    "--include-owners", is_flag=True, help="Include tenant owners (people) in the report."
+)
+
+
+def open_cycle(kubeconfig: str | None, namespace: str, include_owners: bool) -> tuple[Cycle, Any]:
+    """The cluster-backed cycle and snapshot gatherer (imports the Kubernetes client lazily)."""
+    from agent.sync import cluster
+
+    stores, gather = cluster.open_stores(kubeconfig, namespace, include_owners)
+    return Cycle(stores, ReportOptions(include_owners=include_owners)), gather
 
 
 @click.group("status")
 def status() -> None:
     """Preview and export the agent's signed status reports."""
+
+
+@status.command("preview")
+@kubeconfig_option
+@namespace_option
+@owners_option
+def preview(kubeconfig: str | None, namespace: str, include_owners: bool) -> None:
+    """Print the JSON payload the next report would carry (nothing is signed or saved)."""
+    cycle, gather = open_cycle(kubeconfig, namespace, include_owners)
+    payload = cycle.preview(gather(), datetime.now(UTC), new_nonce())
+    click.echo(payload.decode())
+
+
+@status.command("export")
+@kubeconfig_option
+@namespace_option
+@owners_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def export(
+    kubeconfig: str | None, namespace: str, include_owners: bool, out: str, force: bool
+) -> None:
+    """Write signed reports (spooled + a fresh one) as JSON lines, for `POST /v1/uploads`."""
+    target = Path(out)
+    if target.exists() and not force:
+        raise ConfigError(f"'{out}' exists; choose another --out or pass --force")
+    cycle, gather = open_cycle(kubeconfig, namespace, include_owners)
+    data = cycle.export(gather(), datetime.now(UTC), new_nonce())
+    write_file(target, data)
+    count = data.count(b"\n")
+    click.echo(f"wrote {count} signed document(s) to {out}", err=True)
+
+
+def write_file(target: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    part = target.with_name(target.name + ".part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, target)
+    except OSError as exc:
+        raise ConfigError(f"cannot write '{target}': {exc.strerror}") from exc
+    finally:
+        if part.exists():
+            part.unlink()

@@ -101,6 +101,23 @@ class HubClient:
             raise ProtocolError("hub ack: expected an enrollment ack")
         return ack
 
+    async def rotate(self, agent_id: str, envelope: bytes) -> acks.Ack:
+        """Announce a new agent key; return the hub's verified ack (only then use the new key)."""
+        payload_sha = protocol.sha256_hex(protocol.parse_envelope(envelope, "rotation").payload)
+        answer = await self.post(f"/v1/agents/{agent_id}/keys", envelope)
+        if answer.status >= 500:
+            raise HubUnavailableError(
+                f"hub failed key rotation (HTTP {answer.status}); retry later"
+            )
+        if answer.status >= 400:
+            raise HubRejectedError(
+                f"hub refused key rotation (HTTP {answer.status})", answer.status, "rotation"
+            )
+        ack = acks.open_ack(answer.body, self.config.hub_keys, agent_id, payload_sha)
+        if ack.kind != "rotation":
+            raise ProtocolError("hub ack: expected a key-rotation ack")
+        return ack
+
     async def send_report(self, agent_id: str, envelope: bytes) -> Outcome:
         payload_sha = protocol.sha256_hex(protocol.parse_envelope(envelope, "report").payload)
         answer = await self.post(f"/v1/agents/{agent_id}/reports", envelope)

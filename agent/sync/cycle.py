@@ -16,9 +16,19 @@ from typing import Protocol
 
 from agent.sync import enrollment, report
 from agent.sync.client import Delivery, HubClient
+from agent.sync.errors import SyncError
 from agent.sync.policy import SpoolLimits, enqueue
 from agent.sync.snapshot import ClusterSnapshot
-from agent.sync.state import KeyStore, SpoolStore, StateStore, ensure_identity
+from agent.sync.state import (
+    KeyStore,
+    SpoolStore,
+    StateStore,
+    SyncState,
+    ensure_identity,
+    new_key,
+)
+
+PENDING_AGENT_ID = "agt_pending"
 
 
 class Stores(KeyStore, StateStore, SpoolStore, Protocol):
@@ -36,8 +46,11 @@ class Cycle:
     limits: SpoolLimits = field(default_factory=SpoolLimits)
 
     def preview(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
-        """The payload the next report would carry; writes nothing (beyond a first-start key)."""
-        _, state = ensure_identity(self.stores, self.stores)
+        """The payload the next report would carry; writes nothing, does not advance `seq`."""
+        key, state = self.stores.load_key(), self.stores.load_state()
+        if key is None or state is None:
+            # No key yet: the agent generates it on first start, and with it the agent id.
+            state = SyncState(agent_id=PENDING_AGENT_ID)
         payload, _ = report.build_report(snapshot, state, now, nonce, self.options)
         return payload
 
@@ -71,6 +84,37 @@ class Cycle:
         await client.enroll(token, report.compact(envelope), state.agent_id)
         self.stores.save_state(replace(state, enrolled=True))
         return True
+
+    async def rotate(self, client: HubClient, now: datetime) -> None:
+        """Move to a fresh key: the old key authorizes, the new one proves possession.
+
+        The new key is stored only after the hub's signed ack; if the ack is lost the agent keeps
+        the old key, which the hub still accepts for its grace period, and can rotate again.
+        """
+        key, state = ensure_identity(self.stores, self.stores)
+        fresh = new_key()
+        envelope = enrollment.sign_rotation(state.agent_id, key, fresh, new_nonce(), now)
+        await client.rotate(state.agent_id, report.compact(envelope))
+        self.stores.save_key(fresh)
+
+    async def sync_once(
+        self, client: HubClient, snapshot: ClusterSnapshot, now: datetime, token: str | None
+    ) -> Delivery:
+        """One timer tick: enroll if needed and possible, spool a fresh report, deliver.
+
+        Until enrolled, reports are only spooled: the hub would refuse (and the agent drop) them.
+        """
+        _, state = ensure_identity(self.stores, self.stores)
+        enrolled, error = state.enrolled, "not enrolled: no enrollment token configured"
+        if not enrolled and token:
+            try:
+                enrolled = await self.enroll(client, token, snapshot.cluster_uid, now)
+            except SyncError as exc:
+                error = f"enrollment failed: {exc}"
+        self.produce(snapshot, now, new_nonce())
+        if not enrolled:
+            return Delivery(self.stores.load_spool(), 0, 0, error)
+        return await self.deliver(client)
 
     async def deliver(self, client: HubClient) -> Delivery:
         """Send the spool in order; keep what failed, count what the hub refused for good."""

@@ -8,6 +8,7 @@ signatures: the current key authorizes, the new key proves possession.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,14 +105,19 @@ def sign_rotation(
     return dsse.sign(dsse.PAYLOAD_KEY_ROTATION, protocol.encode(rotation.to_dict()), [old, new])
 
 
-def open_rotation(envelope: dsse.Envelope, current: Ed25519PublicKey) -> KeyRotation:
-    """Verify both signatures: `current` (authorization) and the announced new key (possession)."""
+def open_rotation(
+    envelope: dsse.Envelope, authorizers: Mapping[str, Ed25519PublicKey]
+) -> KeyRotation:
+    """Verify both signatures: one of `authorizers` (the agent's known keys) and the new key.
+
+    The new key must not be one of the authorizers: a rotation always moves to a fresh key.
+    """
     if envelope.payload_type != dsse.PAYLOAD_KEY_ROTATION:
         raise ProtocolError(f"key rotation: payload type '{envelope.payload_type}' is wrong")
     rotation = KeyRotation.from_dict(protocol.decode_object(envelope.payload, "key rotation"))
-    if dsse.key_id(rotation.new_public_key) == dsse.key_id(current):
-        raise ProtocolError("key rotation: the new key must differ from the current key")
-    for signer, role in ((current, "current"), (rotation.new_public_key, "new")):
-        keys = protocol.keyring(signer)
-        protocol.verify_envelope(envelope, dsse.PAYLOAD_KEY_ROTATION, keys, 1, f"{role} key")
+    new = protocol.keyring(rotation.new_public_key)
+    if set(new) & set(authorizers):
+        raise ProtocolError("key rotation: the new key must differ from the agent's known keys")
+    protocol.verify_envelope(envelope, dsse.PAYLOAD_KEY_ROTATION, authorizers, 1, "current key")
+    protocol.verify_envelope(envelope, dsse.PAYLOAD_KEY_ROTATION, new, 1, "new key")
     return rotation

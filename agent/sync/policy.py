@@ -20,7 +20,7 @@ DEFAULT_SPOOL_BYTES = 768 * 1024
 
 class Outcome(enum.Enum):
     ACKED = "acked"  # verified hub ack for this report: drop it from the spool
-    RETRY = "retry"  # network error, 5xx, 408/429, or an answer we cannot verify: keep, back off
+    RETRY = "retry"  # network, 5xx, 407/408/429, or an unverifiable answer: keep, back off
     REJECTED = "rejected"  # a 4xx the hub will repeat forever: drop it and count it
 
 
@@ -45,7 +45,7 @@ def classify(status_code: int, ack_verified: bool) -> Outcome:
     """Map a hub answer to what the agent does with the report it sent."""
     if 200 <= status_code < 300:
         return Outcome.ACKED if ack_verified else Outcome.RETRY
-    if status_code in (408, 425, 429) or status_code >= 500:
+    if status_code in (407, 408, 425, 429) or status_code >= 500:
         return Outcome.RETRY
     if 400 <= status_code < 500:
         return Outcome.REJECTED

@@ -42,6 +42,20 @@ def encode(doc: Mapping[str, object]) -> bytes:
     return json.dumps(doc, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
+def envelope_line(envelope: dsse.Envelope) -> bytes:
+    """An envelope as compact one-line JSON (the C encoder; `Envelope.to_json` indents)."""
+    return encode(
+        {
+            "payload": base64.b64encode(envelope.payload).decode(),
+            "payloadType": envelope.payload_type,
+            "signatures": [
+                {"keyid": s.keyid, "sig": base64.b64encode(s.sig).decode()}
+                for s in envelope.signatures
+            ],
+        }
+    )
+
+
 def decode_object(data: bytes, what: str) -> dict[str, object]:
     try:
         doc = json.loads(data)

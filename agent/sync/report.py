@@ -8,7 +8,6 @@ sorted, so the cut is deterministic), `truncated` is set, and the summary counts
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -152,13 +151,4 @@ def sign_report(payload: bytes, key: Ed25519PrivateKey) -> bytes:
 
 def compact(envelope: dsse.Envelope) -> bytes:
     """One-line envelope JSON, so spools and exports can be JSON lines."""
-    return protocol.encode(
-        {
-            "payload": base64.b64encode(envelope.payload).decode(),
-            "payloadType": envelope.payload_type,
-            "signatures": [
-                {"keyid": s.keyid, "sig": base64.b64encode(s.sig).decode()}
-                for s in envelope.signatures
-            ],
-        }
-    )
+    return protocol.envelope_line(envelope)

@@ -124,6 +124,23 @@ def tenant_of(app: Mapping[str, object]) -> str:
     return safe_name(dig(app, "metadata", "labels", "outpost.dev/tenant"))
 
 
+def tenants_of(
+    objects: Iterable[Mapping[str, object]], usage: Mapping[str, Usage], include_owners: bool
+) -> tuple[TenantInfo, ...]:
+    tenants = []
+    for obj in objects:
+        health = health_of(obj)
+        owner = dig(obj, "spec", "owner") if include_owners else None
+        owner_text = owner if isinstance(owner, str) else None
+        tenants.append(TenantInfo(health, usage.get(health.name, Usage()), owner_text))
+    return tuple(sorted(tenants, key=lambda t: t.health.name))
+
+
+def applications_of(objects: Iterable[Mapping[str, object]]) -> tuple[ApplicationInfo, ...]:
+    apps = (ApplicationInfo(health_of(obj), tenant_of(obj)) for obj in objects)
+    return tuple(sorted(apps, key=lambda a: (a.tenant, a.health.name)))
+
+
 def snapshot_from_objects(
     cluster_uid: str,
     objects: Mapping[str, Iterable[Mapping[str, object]]],
@@ -131,32 +148,14 @@ def snapshot_from_objects(
     include_owners: bool = False,
 ) -> ClusterSnapshot:
     """Build a snapshot from raw DataPlane/Tenant/Application/Bundle objects (allowlist copy)."""
-    usage = usage_by_tenant(pods)
-    tenants = []
-    for obj in objects.get("Tenant", ()):
-        health = health_of(obj)
-        owner = dig(obj, "spec", "owner") if include_owners else None
-        owner_text = owner if isinstance(owner, str) else None
-        tenants.append(TenantInfo(health, usage.get(health.name, Usage()), owner_text))
+    dataplanes = sorted((health_of(o) for o in objects.get("DataPlane", ())), key=lambda h: h.name)
     return ClusterSnapshot(
         cluster_uid=cluster_uid,
-        dataplanes=tuple(sorted((health_of(o) for o in objects.get("DataPlane", ())), key=_key)),
-        tenants=tuple(sorted(tenants, key=lambda t: t.health.name)),
-        applications=tuple(
-            sorted(
-                (
-                    ApplicationInfo(health_of(o), tenant_of(o))
-                    for o in objects.get("Application", ())
-                ),
-                key=lambda a: (a.tenant, a.health.name),
-            )
-        ),
+        dataplanes=tuple(dataplanes),
+        tenants=tenants_of(objects.get("Tenant", ()), usage_by_tenant(pods), include_owners),
+        applications=applications_of(objects.get("Application", ())),
         bundle=bundle_of(objects.get("Bundle", ())),
     )
-
-
-def _key(health: Health) -> str:
-    return health.name
 
 
 def bundle_of(bundles: Iterable[Mapping[str, object]]) -> BundleInfo | None:

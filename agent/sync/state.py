@@ -150,8 +150,8 @@ def ensure_identity(keys: KeyStore, states: StateStore) -> tuple[Ed25519PrivateK
         key = new_key()
         keys.save_key(key)
     state = states.load_state()
-    agent_id = protocol.agent_id_for(key.public_key())
-    if state is None or state.agent_id != agent_id:
-        state = SyncState(agent_id=agent_id)
+    if state is None:
+        # The id comes from the first key and stays through rotations.
+        state = SyncState(agent_id=protocol.agent_id_for(key.public_key()))
         states.save_state(state)
     return key, state

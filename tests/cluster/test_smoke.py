@@ -117,5 +117,7 @@ def test_smoke_crd_is_explained(cluster: Cluster, tmp_path: Path) -> None:
     cluster.kubectl_run(
         "wait", "--for=condition=Established", "crd/gadgets.smoke.outpost.dev", "--timeout=60s"
     )
-    out = cluster.kubectl_run("explain", "gadgets.spec.size").stdout
+    # A fresh discovery cache: the shared one may predate the CRD.
+    out = cluster.kubectl_run("--cache-dir", str(tmp_path / "cache"), "explain",
+                              "gadgets.spec.size").stdout
     assert "How big the gadget is" in out

@@ -1,0 +1,169 @@
+"""Application: gather (tenant, target namespace, live objects, Helm release) → decide → act.
+
+Reads through `ctx.kube` (and Helm's release records); writes are server-side applies, prunes and,
+for Helm apps, the helm CLI under the release's lock. A chart that fails to render, or an upgrade
+that fails, leaves the previously deployed revision in place and reports Stalled with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from agent import api
+from agent.applications import (
+    AppSpec,
+    inventory,
+    inventory_from_status,
+    release_name,
+    render_manifests,
+    render_namespace,
+    resolve_namespace,
+    revision,
+)
+from agent.conditions import Problem
+from agent.decide_app import ApplicationObservation, HelmRelease, decide_application
+from agent.decision import Decision, failure_status
+from agent.errors import ChartRenderError, HelmError, KubeError
+from agent.events import Notice, emit
+from agent.objects import Obj, ObjectRef
+from agent.reconcilers import Context, KubeObject
+from agent.reconcilers.act import act, apply_all, ensure_finalizer, report, report_failure, strip
+from agent.reconcilers.release import install, read_release, recover_if_stuck
+
+AFTER_HELM = 2.0
+"""Look again soon after a release changed: its objects are about to become healthy."""
+
+
+async def reconcile(ctx: Context, name: str) -> float | None:
+    app = await ctx.kube.get(api.API_VERSION, "Application", name)
+    if app is None:
+        ctx.metrics.set_ready("Application", name, None)
+        return None
+    app = strip(app)
+    if app["metadata"].get("deletionTimestamp"):
+        if api.FINALIZER not in (app["metadata"].get("finalizers") or ()):
+            return None
+    else:
+        app = await ensure_finalizer(ctx, app)
+    spec = AppSpec.from_object(app)
+    if spec.helm is None:
+        obs = await observe(ctx, app, spec)
+        return await act(ctx, app, decide_application(obs, ctx.now()))
+    namespace = _release_namespace(app, spec, await _tenant(ctx, spec))
+    release = release_name(spec)
+    ctx.triggers.releases[(namespace, release)] = name
+    async with ctx.helm.lock(namespace, release):
+        obs = await observe(ctx, app, spec)
+        if await recover_if_stuck(ctx, obs.release, release, namespace):
+            obs = await observe(ctx, app, spec)
+        return await act_helm(ctx, app, decide_application(obs, ctx.now()))
+
+
+async def _tenant(ctx: Context, spec: AppSpec) -> KubeObject | None:
+    if not spec.tenant:
+        return None
+    found = await ctx.kube.get(api.API_VERSION, "Tenant", spec.tenant)
+    return strip(found) if found else None
+
+
+def _release_namespace(app: KubeObject, spec: AppSpec, tenant: KubeObject | None) -> str:
+    target = resolve_namespace(spec, tenant)
+    if isinstance(target, Problem):
+        return str((app.get("status") or {}).get("namespace") or spec.namespace or "default")
+    return target
+
+
+async def observe(ctx: Context, app: KubeObject, spec: AppSpec) -> ApplicationObservation:
+    tenant = await _tenant(ctx, spec)
+    target = resolve_namespace(spec, tenant)
+    namespace = target if isinstance(target, str) else ""
+    labels = None
+    if namespace and not spec.tenant:
+        found = await ctx.kube.get("v1", "Namespace", namespace)
+        labels = (found["metadata"].get("labels") or {}) if found else None
+    release: HelmRelease | None = None
+    objects: tuple[Obj, ...] = ()
+    desired: list[Obj] = []
+    if spec.helm is not None:
+        ns = namespace or _release_namespace(app, spec, tenant)
+        release, objects = await read_release(ctx, release_name(spec), ns, revision(spec, ns))
+        desired = list(objects)
+    elif namespace:
+        rendered = render_manifests(app, namespace)
+        desired = rendered if isinstance(rendered, list) else []
+    if namespace and not spec.tenant:
+        desired.append(render_namespace(app, namespace))
+    refs = set(inventory(desired)) | set(inventory_from_status(app.get("status")))
+    live = await _live(ctx, sorted(refs))
+    return ApplicationObservation(app, tenant, labels, live, release, objects)
+
+
+async def _live(ctx: Context, refs: list[ObjectRef]) -> dict[ObjectRef, Obj]:
+    async def one(ref: ObjectRef) -> Obj | None:
+        try:
+            return await ctx.kube.get(ref.api_version, ref.kind, ref.name, ref.namespace or None)
+        except KubeError:
+            return None  # a kind the server does not serve (yet): treat as missing
+
+    found = await asyncio.gather(*(one(r) for r in refs))
+    return {ref: strip(obj) for ref, obj in zip(refs, found, strict=True) if obj is not None}
+
+
+async def act_helm(ctx: Context, app: KubeObject, decision: Decision) -> float | None:
+    """Apply (the app's own namespace), run helm, prune, report."""
+    try:
+        await apply_all(ctx, decision.apply)
+    except KubeError as exc:
+        return await report_failure(ctx, app, exc)
+    if decision.helm is not None:
+        failed = await _run_helm(ctx, app, decision)
+        if failed is not None:
+            await report(ctx, app, failed)
+            return None
+    if decision.uninstall:
+        await ctx.helm.uninstall(decision.uninstall, decision.uninstall_namespace)
+        return 0.5  # look again: the finalizer goes once the release is gone
+    again = await act(
+        ctx,
+        app,
+        Decision(
+            status=decision.status,
+            events=decision.events,
+            conditions=decision.conditions,
+            release_finalizer=decision.release_finalizer,
+            requeue_after=decision.requeue_after,
+        ),
+    )
+    return AFTER_HELM if decision.helm is not None else again
+
+
+async def _run_helm(ctx: Context, app: KubeObject, decision: Decision) -> Decision | None:
+    """Install or upgrade; on failure, the Decision to report instead (Stalled, with the reason)."""
+    action = decision.helm
+    assert action is not None
+    try:
+        await install(ctx, action)
+    except ChartRenderError as exc:
+        return _stall(
+            ctx,
+            app,
+            api.Reason.CHART_RENDER_FAILED,
+            f"Chart '{action.chart}' does not render with `spec.helm.values`; nothing was "
+            f"changed. Fix the chart or values. helm said: {exc.stderr[-600:]}",
+        )
+    except HelmError as exc:
+        await emit(
+            ctx.kube, app, [Notice("Warning", api.Reason.HELM_RELEASE_FAILED, str(exc))], ctx.now()
+        )
+        return _stall(
+            ctx,
+            app,
+            api.Reason.HELM_RELEASE_FAILED,
+            f"helm upgrade of release '{action.release}' failed; the previously deployed "
+            f"revision (if any) stays. Fix `spec.helm`. helm said: {exc.stderr[-600:]}",
+        )
+    return None
+
+
+def _stall(ctx: Context, app: KubeObject, reason: str, message: str) -> Decision:
+    return failure_status(app, reason, message, ctx.now(), stalled=True)

@@ -1,0 +1,65 @@
+"""The verified content of an OCI image layout as plain values: images, manifests, blobs.
+
+Pure: built by `layout.read_layout` (which does the file I/O and the verification); walked by
+the plan. Blob bytes are not held here, only where they live (`blob_path`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from airgap import oci
+
+
+@dataclass(frozen=True)
+class ManifestNode:
+    """A manifest or index with its exact bytes and the digests it references."""
+
+    descriptor: oci.Descriptor
+    raw: bytes
+    children: tuple[str, ...]
+    blobs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    """One top-level index.json entry: the source reference and its root descriptor."""
+
+    ref_name: str
+    root: oci.Descriptor
+
+
+@dataclass(frozen=True)
+class LayoutGraph:
+    """Everything an OCI layout holds, verified; blob bytes stay on disk under `root`."""
+
+    root: Path
+    images: tuple[ImageEntry, ...]
+    manifests: Mapping[str, ManifestNode]
+    blobs: Mapping[str, oci.Descriptor]
+
+    def blob_path(self, digest: str) -> Path:
+        return blob_path(self.root, digest)
+
+    def closure(self, image: ImageEntry) -> tuple[list[oci.Descriptor], list[ManifestNode]]:
+        """Blobs (deduplicated) and manifests (children before parents) of one image."""
+        blobs: dict[str, oci.Descriptor] = {}
+        manifests: dict[str, ManifestNode] = {}
+        self._collect(image.root.digest, blobs, manifests)
+        return list(blobs.values()), list(manifests.values())
+
+    def _collect(
+        self, digest: str, blobs: dict[str, oci.Descriptor], manifests: dict[str, ManifestNode]
+    ) -> None:
+        node = self.manifests[digest]
+        for child in node.children:
+            self._collect(child, blobs, manifests)
+        for blob in node.blobs:
+            blobs.setdefault(blob, self.blobs[blob])
+        manifests.setdefault(digest, node)
+
+
+def blob_path(root: Path, digest: str) -> Path:
+    return root / "blobs" / "sha256" / digest.removeprefix("sha256:")

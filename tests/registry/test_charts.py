@@ -1,0 +1,118 @@
+"""Helm charts pushed as OCI artifacts to a real docker-registry 2.8.2.
+
+Covers: the manifest/config/layer media types helm expects, the layer holding the exact .tgz
+bytes, idempotent re-push, the CLI, and — when `OUTPOST_HELM` names a helm binary — that
+`helm show chart` and `helm pull` work against the pushed chart with `--plain-http`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from airgap.charts import HELM_CONFIG, HELM_CONTENT, push_chart
+from airgap.cli import airgap
+from airgap.registry import RegistryClient, open_client
+from airgap.synthetic import write_chart
+from tests.registry.conftest import RegistryServer
+
+pytestmark = pytest.mark.registry
+
+
+@pytest.fixture
+def chart(tmp_path: Path) -> Path:
+    return write_chart(tmp_path, "acme-api", "2.14.0", image="registry.acme.dev/acme/api:2.14.0")
+
+
+@pytest.fixture
+def client(registry: RegistryServer) -> RegistryClient:
+    return open_client(f"{registry.netloc}/outpost", insecure_http=True)
+
+
+def test_chart_is_an_oci_artifact_helm_understands(
+    chart: Path, client: RegistryClient, registry: RegistryServer, skopeo: str
+) -> None:
+    pushed = push_chart(chart, client)
+    assert (pushed.repository, pushed.tag) == ("outpost/charts/acme-api", "2.14.0")
+    ref = f"docker://{registry.netloc}/{pushed.repository}:{pushed.tag}"
+    raw = subprocess.run(
+        [skopeo, "inspect", "--raw", "--tls-verify=false", ref],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    manifest = json.loads(raw)
+    assert manifest["config"]["mediaType"] == HELM_CONFIG
+    assert [layer["mediaType"] for layer in manifest["layers"]] == [HELM_CONTENT]
+    base = f"http://{registry.netloc}/v2/{pushed.repository}/blobs/"
+    config = httpx.get(base + manifest["config"]["digest"], timeout=10).json()
+    assert (config["name"], config["version"], config["apiVersion"]) == ("acme-api", "2.14.0", "v2")
+    layer = httpx.get(base + manifest["layers"][0]["digest"], timeout=10)
+    assert layer.content == chart.read_bytes()
+
+
+def test_second_chart_push_changes_nothing(chart: Path, client: RegistryClient) -> None:
+    first = push_chart(chart, client)
+    assert push_chart(chart, client) == first
+
+
+def test_push_chart_cli_prints_the_oci_url(chart: Path, registry: RegistryServer) -> None:
+    result = CliRunner().invoke(
+        airgap,
+        [
+            "push-chart",
+            str(chart),
+            "--registry",
+            f"{registry.netloc}/outpost",
+            "--insecure-http",
+            "--output",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(result.stdout)["charts"]
+    assert record["url"] == f"oci://{registry.netloc}/outpost/charts/acme-api"
+
+
+@pytest.mark.skipif(not os.environ.get("OUTPOST_HELM"), reason="OUTPOST_HELM names no helm binary")
+def test_helm_pulls_the_pushed_chart(
+    chart: Path, client: RegistryClient, registry: RegistryServer, tmp_path: Path
+) -> None:
+    helm = os.environ["OUTPOST_HELM"]
+    push_chart(chart, client)
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "HELM_CACHE_HOME": str(tmp_path / "cache"),
+        "HELM_CONFIG_HOME": str(tmp_path / "config"),
+        "HELM_DATA_HOME": str(tmp_path / "data"),
+    }
+    url = f"oci://{registry.netloc}/outpost/charts/acme-api"
+    shown = subprocess.run(
+        [helm, "show", "chart", url, "--version", "2.14.0", "--plain-http"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "name: acme-api" in shown.stdout
+    out = tmp_path / "pulled"
+    out.mkdir()
+    pulled = subprocess.run(
+        [helm, "pull", url, "--version", "2.14.0", "--plain-http", "-d", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    assert (out / "acme-api-2.14.0.tgz").read_bytes() == chart.read_bytes()

@@ -1,0 +1,62 @@
+"""`outpost hub …` commands: key creation, one-time tokens, and clear errors.
+
+Aspects: a new hub key is written 0600 and never overwritten; a token is printed once and only
+its hash is stored; a bad key file, a bad store URL and a bad listen address are explained.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import click
+from click.testing import CliRunner
+
+from agent.hub.cli import hub, load_hub_key, open_store
+from agent.hub.errors import HubError
+from agent.hub.service import token_sha256
+
+
+def test_a_hub_key_is_created_private_and_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "hub.pem"
+    result = CliRunner().invoke(hub, ["key", "create", "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "key id:" in result.output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    load_hub_key(str(path))
+    again = CliRunner().invoke(hub, ["key", "create", "--out", str(path)])
+    assert isinstance(again.exception, HubError)
+
+
+def test_a_token_is_shown_once_and_stored_as_a_hash(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    result = CliRunner().invoke(hub, ["token", "create", "--db", url, "--output", "json"])
+    assert result.exit_code == 0, result.output
+    token = json.loads(result.output)["token"]
+    store = open_store(url)
+    record = store.token(token_sha256(token))
+    store.close()
+    assert record is not None
+    assert record.used_by is None
+    assert token.encode() not in (tmp_path / "hub.db").read_bytes()
+
+
+def test_bad_inputs_are_explained(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key")
+    errors = []
+    for argv in (
+        ["serve", "--db", "sqlite:///x.db", "--hub-key", str(bad)],
+        ["serve", "--db", "sqlite:///x.db", "--hub-key", str(tmp_path / "missing.pem")],
+        ["token", "create", "--db", "mysql://nope"],
+    ):
+        result = CliRunner().invoke(hub, argv)
+        assert isinstance(result.exception, HubError), result.output
+        errors.append(str(result.exception))
+    assert "PEM" in errors[0]
+    assert "cannot read hub key" in errors[1]
+    assert "sqlite:///" in errors[2]
+    listen = CliRunner().invoke(hub, ["serve", "--db", "sqlite:///x", "--hub-key", str(bad),
+                                      "--listen", "nope"])  # fmt: skip
+    assert listen.exit_code == click.BadParameter.exit_code
