@@ -29,7 +29,7 @@ binaries: install
 	$(BIN)/outpost dev build
 
 test: install system-deps binaries
-	$(BIN)/pytest
+	OUTPOST_HELM="$$($(BIN)/outpost dev build)/helm" $(BIN)/pytest
 
 unit: install
 	$(BIN)/pytest -m "not cluster and not registry"
@@ -43,7 +43,7 @@ demo-down: install
 sample-bundle: install
 	$(BIN)/python -m bundle.sample out/sample
 
-bench: install binaries
+bench: install binaries system-deps
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -40,10 +40,12 @@ def run_command(log_level: str, **options: object) -> None:
     import asyncio
     import logging
     import os
+    import socket
 
     from agent import runner, settings
 
-    agent_settings = settings.from_env(os.environ, options)
+    fallback = f"{socket.gethostname()}-{os.getpid()}"
+    agent_settings = settings.from_env(os.environ, options, fallback)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -94,8 +94,9 @@ def build_settings() -> kopf.OperatorSettings:
     return settings
 
 
-async def watch(sink: Sink, login: Login, stop: asyncio.Event) -> None:
-    """Run kopf's watchers until `stop` is set."""
+async def watch(sink: Sink, login: Login, stop: asyncio.Event, ready: asyncio.Event) -> None:
+    """Run kopf's watchers until `stop` is set; `ready` is set once they have started (kopf
+    installs its own SIGTERM/SIGINT handlers at start-up: the caller re-installs its own then)."""
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     await kopf.operator(
         registry=build_registry(sink, login),
@@ -103,4 +104,5 @@ async def watch(sink: Sink, login: Login, stop: asyncio.Event) -> None:
         standalone=True,
         clusterwide=True,
         stop_flag=stop,
+        ready_flag=ready,
     )

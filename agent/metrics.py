@@ -89,8 +89,13 @@ def render(metrics: Metrics, gauges: dict[str, float]) -> str:
     lines += [
         f'outpost_objects{{kind="{k}",ready="{s}"}} {n}' for (k, s), n in sorted(by_ready.items())
     ]
+    typed: set[str] = set()
     for name, value in sorted(gauges.items()):
-        lines += [f"# TYPE {name} gauge", f"{name} {value}"]
+        base = name.split("{", 1)[0]
+        if base not in typed:
+            typed.add(base)
+            lines.append(f"# TYPE {base} {'counter' if base.endswith('_total') else 'gauge'}")
+        lines.append(f"{name} {value}")
     return "\n".join(lines) + "\n"
 
 

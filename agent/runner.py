@@ -145,10 +145,8 @@ async def run(settings: AgentSettings) -> None:
         lease_seconds=settings.lease_seconds,
         renew_seconds=settings.renew_seconds,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop, watching = asyncio.Event(), asyncio.Event()
+    _on_signals(stop)
     app = build_app(
         controller.metrics,
         lambda: controller.gauges(kube, elector),
@@ -171,7 +169,8 @@ async def run(settings: AgentSettings) -> None:
         await _supervise(
             stop,
             [
-                handlers.watch(controller.triggers, kopf_login(creds), stop),
+                handlers.watch(controller.triggers, kopf_login(creds), stop, watching),
+                _after(watching, lambda: _on_signals(stop)),
                 elector.run(),
                 controller.lead(elector),
             ],
@@ -180,6 +179,19 @@ async def run(settings: AgentSettings) -> None:
         await elector.release()
         await server.cleanup()
         await kube.close()
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM/SIGINT stop us cleanly: kopf stops via `stop`, the Lease is released."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _after(event: asyncio.Event, then: Callable[[], None]) -> None:
+    await event.wait()
+    then()
+    await asyncio.Event().wait()  # stay until cancelled with the others
 
 
 async def _supervise(stop: asyncio.Event, jobs: list[Awaitable[object]]) -> None:

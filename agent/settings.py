@@ -72,8 +72,13 @@ class AgentSettings:
     helm_env: tuple[tuple[str, str], ...] = ()
 
 
-def from_env(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> AgentSettings:
+def from_env(
+    env: Mapping[str, str], overrides: Mapping[str, Any] | None = None, fallback_identity: str = ""
+) -> AgentSettings:
     """Build settings from `env`, then `overrides` (options given on the command line win).
+
+    `fallback_identity` names this replica in the Lease when neither OUTPOST_IDENTITY nor
+    POD_NAME is set (the caller passes e.g. host name and process id: unique per replica).
 
     Raises:
         ConfigError: a value has the wrong type or is out of range.
@@ -84,7 +89,7 @@ def from_env(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None)
             values[field] = env[env_name]
     values.update({k: v for k, v in (overrides or {}).items() if v is not None and v != ""})
     settings = replace(AgentSettings(), **_coerce(values))
-    return _complete(settings, env)
+    return _complete(settings, env, fallback_identity)
 
 
 def _coerce(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,10 +108,10 @@ def _coerce(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _complete(settings: AgentSettings, env: Mapping[str, str]) -> AgentSettings:
+def _complete(settings: AgentSettings, env: Mapping[str, str], fallback: str) -> AgentSettings:
     in_cluster = not settings.kubeconfig and bool(env.get("KUBERNETES_SERVICE_HOST"))
     host = settings.metrics_host or ("0.0.0.0" if in_cluster else "127.0.0.1")
-    identity = settings.identity or env.get("POD_NAME") or env.get("HOSTNAME") or "outpost-agent"
+    identity = settings.identity or env.get("POD_NAME") or fallback or "outpost-agent"
     helm_env = tuple(sorted(helm_environment(env, settings.kubeconfig).items()))
     settings = replace(
         settings, in_cluster=in_cluster, metrics_host=host, identity=identity, helm_env=helm_env

@@ -22,8 +22,8 @@ from agent.triggers import Triggers, owner_key
 
 
 def test_settings_env_then_options_and_defaults() -> None:
-    env = {"OUTPOST_RESYNC_SECONDS": "30", "OUTPOST_HELM": "/opt/helm", "HOSTNAME": "pod-1"}
-    s = from_env(env, {"resync_seconds": 5.0, "concurrency": None})
+    env = {"OUTPOST_RESYNC_SECONDS": "30", "OUTPOST_HELM": "/opt/helm", "POD_NAME": "pod-1"}
+    s = from_env(env, {"resync_seconds": 5.0, "concurrency": None}, "host-7")
     assert (s.resync_seconds, s.helm_path, s.identity, s.metrics_host) == (
         5.0,
         "/opt/helm",
