@@ -23,7 +23,12 @@ OUR_CHILDREN = f"{api.LABEL_MANAGED_BY}={api.MANAGED_BY}"
 OURS_OR_HELM = f"{api.LABEL_K8S_MANAGED_BY} in ({api.MANAGED_BY},Helm)"
 WATCH_CHUNK = 500
 
-OWNED = (("DataPlane", "dataplanes"), ("Tenant", "tenants"), ("Application", "applications"))
+OWNED = (
+    ("DataPlane", "dataplanes"),
+    ("Tenant", "tenants"),
+    ("Application", "applications"),
+    ("Bundle", "bundles"),
+)
 # (group, version, plural, server-side label selector) of the children whose events matter.
 CHILDREN = (
     ("", "v1", "namespaces", OUR_CHILDREN),

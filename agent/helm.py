@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from agent.errors import HelmError
+from airgap.address import is_loopback
 
 log = logging.getLogger(__name__)
 TERM_GRACE_SECONDS = 10.0
@@ -59,7 +60,15 @@ class Chart:
             out += ["--repo", self.repo_url]
         if self.version:
             out += ["--version", self.version]
+        if self.ref.startswith("oci://") and is_loopback(_oci_host(self.ref)):
+            # helm 4 speaks HTTPS only unless told; our importer allows plain HTTP to loopback only.
+            out.append("--plain-http")
         return out
+
+
+def _oci_host(ref: str) -> str:
+    netloc = ref.removeprefix("oci://").split("/", 1)[0]
+    return netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
 
 
 def recovery_action(history: Sequence[Revision]) -> tuple[str, int]:
@@ -148,12 +157,15 @@ class Helm:
         namespace: str,
         chart: Chart,
         values: Mapping[str, Any],
-        labels: Mapping[str, str],
+        description: str = "",
     ) -> None:
-        """Install or upgrade without waiting; `labels` go on the release record."""
-        label_arg = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        """Install or upgrade without waiting; `description` goes on the release record."""
         args = ["upgrade", "--install", release, *chart.args(), "-n", namespace]
-        args += ["--history-max", HISTORY_MAX, *(["--labels", label_arg] if label_arg else [])]
+        args += [
+            "--history-max",
+            HISTORY_MAX,
+            *(["--description", description] if description else []),
+        ]
         with _values_file(values) as path:
             await self.run([*args, "-f", path], (namespace, release))
 

@@ -44,6 +44,7 @@ ENV_NAMES = {
     "OUTPOST_LEASE_SECONDS": "lease_seconds",
     "OUTPOST_RENEW_SECONDS": "renew_seconds",
     "OUTPOST_IDENTITY": "identity",
+    "OUTPOST_TRUST_ROOT": "trust_root",
 }
 
 
@@ -69,6 +70,8 @@ class AgentSettings:
     stall_seconds: float = DEFAULT_STALL_SECONDS
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     identity: str = ""
+    trust_root: str = ""
+    """Trust-root keyring file that Bundles are verified against (chart value `trustRoot`)."""
     helm_env: tuple[tuple[str, str], ...] = ()
 
 

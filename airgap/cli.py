@@ -23,6 +23,7 @@ import click
 
 from airgap.auth import Credentials
 from airgap.errors import AddressError
+from airgap.importreport import ImportPlan
 from airgap.journal import UploadJournal, default_journal_path
 from airgap.layout import read_layout
 from airgap.plan import render_plan
@@ -158,6 +159,84 @@ def push_charts(charts: tuple[Path, ...], output: str, **registry: Any) -> None:
         f"pushed chart {r['chart']} {r['version']} to {r['url']}@{r['digest']}" for r in records
     ]
     _emit(output, {"charts": records}, "\n".join(lines))
+
+
+@airgap.command("import")
+@click.argument(
+    "bundle_path", metavar="BUNDLE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--trust",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust-root keyring file (the vendor's root keyring).",
+)
+@registry_options
+@click.option("--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
+@click.option("--namespace", default="outpost-system", show_default=True, help="Agent namespace.")
+@click.option("--dry-run", is_flag=True, help="Verify and print the plan; send and create nothing.")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Upload journal for resuming (default: $XDG_STATE_HOME/outpost/…).",
+)
+@click.option("--chunk-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="MiB per resumable PATCH chunk.")  # fmt: skip
+def import_command(
+    bundle_path: Path,
+    *,
+    trust: Path,
+    kubeconfig: str | None,
+    namespace: str,
+    dry_run: bool,
+    journal: Path | None,
+    chunk_size: int,
+    output: str,
+    **registry: Any,
+) -> None:
+    """Verify BUNDLE, push its images and charts to the registry, create its Bundle object.
+
+    Nothing is pushed before the whole bundle verified, and the Bundle is created only after
+    every image and chart is in the registry; rerunning resumes an interrupted import and sends
+    only what is missing. The agent then points the bundle's images at the registry by digest.
+
+    \b
+    Example:
+      outpost airgap import acme-2.14.0.bundle.tar --trust acme-root.json \\
+        --registry registry.corp.example:5000/acme --ca-file corp-ca.pem
+    """
+    from airgap.handoff import ClusterHandoff
+    from airgap.importer import ImportRequest, import_bundle
+    from bundle.cli import progress_bar
+    from bundle.timestamps import now_utc
+
+    client = _client(**registry)
+    try:
+        trust_root = _read_trust(trust)
+        now = now_utc()
+        request = ImportRequest(
+            bundle_path, trust_root, now,
+            UploadJournal(journal or default_journal_path(os.environ)),
+            UploadSettings(chunk_size * MIB, min(chunk_size, 32) * MIB), progress=True,
+        )  # fmt: skip
+        handoff = ClusterHandoff.open(kubeconfig, bundle_path, trust_root, namespace, now)
+        cancel = threading.Event()
+        size = bundle_path.stat().st_size
+        with progress_bar("verifying", size) as advance, stop_on_signals(cancel):
+            result = import_bundle(
+                request, client, handoff, dry_run=dry_run, cancel=cancel, verify_progress=advance
+            )
+    finally:
+        client.close()
+    text = result.text() if isinstance(result, ImportPlan) else result.describe()
+    _emit(output, result.to_dict(), text)
+
+
+def _read_trust(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise AddressError(f"cannot read trust root {path}: {exc.strerror}") from exc
 
 
 def _client(

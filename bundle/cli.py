@@ -133,6 +133,43 @@ class Admission:
         self.outcome = decide(candidate, last, permit).value
 
 
+@bundle.command("apply")
+@click.argument("path", type=EXISTING_FILE)
+@click.option("--trust", required=True, type=EXISTING_FILE, help="Trust-root keyring file.")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Default: $KUBECONFIG.")
+@click.option("--namespace", default="outpost-system", show_default=True, help="Agent namespace.")
+@click.option("--permit", type=EXISTING_FILE, help="Signed downgrade permit for this bundle.")
+@click.option("--skip-images", is_flag=True, help="Images are already in your registry.")
+@click.option("--dry-run", is_flag=True, help="Verify and print the plan; write nothing.")
+@OUTPUT
+def apply_command(**opts: Any) -> None:
+    """Verify a bundle, store its content in the cluster and hand it to the agent.
+
+    Checks the bundle against the trust root and the anti-rollback rule (Bundles already in the
+    cluster) before writing anything; then stores CRDs, resources and charts in content-addressed
+    immutable ConfigMaps in the agent namespace (created if missing) and creates the Bundle object,
+    which the agent verifies again and applies. Bundles with images need `outpost airgap import`.
+    """
+    from bundle.cluster import ApplyRequest, Cluster, apply_bundle
+
+    path, permit = opts["path"], opts["permit"]
+    request = ApplyRequest(
+        path, read(opts["trust"], "trust root"), opts["namespace"],
+        read(permit, "permit") if permit else None, opts["skip_images"], opts["dry_run"],
+    )  # fmt: skip
+    cluster = Cluster(opts["kubeconfig"])
+    try:
+        with progress_bar("verifying", path.stat().st_size) as advance:
+            plan = apply_bundle(request, cluster, now_utc(), advance)
+    except VerificationError as exc:
+        _fail(exc, opts["output"])
+        return
+    text = plan.text()
+    if not opts["dry_run"] and not plan.noop:
+        text += f"\ncreated Bundle {plan.bundle}; the agent verifies and applies it"
+    _emit(plan.to_dict() | {"dry_run": opts["dry_run"]}, opts["output"], text)
+
+
 @bundle.command("permit")
 @click.option("--keyring", required=True, type=EXISTING_FILE, help="Keyring file (chain).")
 @click.option("--sign-with", multiple=True, required=True, type=EXISTING_FILE, help="Bundle key.")

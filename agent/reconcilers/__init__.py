@@ -32,6 +32,9 @@ class KubeApi(Protocol):
     ) -> list[KubeObject]: ...
     async def apply(self, obj: KubeObject, *, subresource: str = "") -> KubeObject: ...
     async def apply_status(self, obj: KubeObject) -> KubeObject: ...
+    async def patch(
+        self, obj: KubeObject, patch: KubeObject, *, subresource: str = ""
+    ) -> KubeObject: ...
     async def delete(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> bool: ...
@@ -57,11 +60,12 @@ class Context:
 
 async def reconcile(ctx: Context, kind: str, name: str) -> float | None:
     """Visit one object of `kind` (DataPlane, Tenant or Application)."""
-    from agent.reconcilers import application, dataplane, tenant
+    from agent.reconcilers import application, bundle, dataplane, tenant
 
     visitors = {
         "Tenant": tenant.reconcile,
         "Application": application.reconcile,
         "DataPlane": dataplane.reconcile,
+        "Bundle": bundle.reconcile,
     }
     return await visitors[kind](ctx, name)

@@ -18,7 +18,6 @@ from agent.applications import (
     render_manifests,
     render_namespace,
     resolve_namespace,
-    revision,
 )
 from agent.conditions import Problem
 from agent.decide_app import ApplicationObservation, HelmRelease, decide_application
@@ -86,7 +85,7 @@ async def observe(ctx: Context, app: KubeObject, spec: AppSpec) -> ApplicationOb
     desired: list[Obj] = []
     if spec.helm is not None:
         ns = namespace or _release_namespace(app, spec, tenant)
-        release, objects = await read_release(ctx, release_name(spec), ns, revision(spec, ns))
+        release, objects = await read_release(ctx, release_name(spec), ns)
         desired = list(objects)
     elif namespace:
         rendered = render_manifests(app, namespace)
@@ -150,6 +149,7 @@ async def _run_helm(ctx: Context, app: KubeObject, decision: Decision) -> Decisi
             api.Reason.CHART_RENDER_FAILED,
             f"Chart '{action.chart}' does not render with `spec.helm.values`; nothing was "
             f"changed. Fix the chart or values. helm said: {exc.stderr[-600:]}",
+            action.revision,
         )
     except HelmError as exc:
         await emit(
@@ -161,9 +161,12 @@ async def _run_helm(ctx: Context, app: KubeObject, decision: Decision) -> Decisi
             api.Reason.HELM_RELEASE_FAILED,
             f"helm upgrade of release '{action.release}' failed; the previously deployed "
             f"revision (if any) stays. Fix `spec.helm`. helm said: {exc.stderr[-600:]}",
+            action.revision,
         )
     return None
 
 
-def _stall(ctx: Context, app: KubeObject, reason: str, message: str) -> Decision:
-    return failure_status(app, reason, message, ctx.now(), stalled=True)
+def _stall(ctx: Context, app: KubeObject, reason: str, message: str, revision: str) -> Decision:
+    """Stalled, recording the attempted revision so it is not retried until the spec changes."""
+    fields = {"lastAttemptedRevision": revision}
+    return failure_status(app, reason, message, ctx.now(), stalled=True, fields=fields)

@@ -4,7 +4,7 @@ Reading goes straight to Helm's storage (the release Secrets, label `owner=helm`
 latest record for its status and manifest: one LIST instead of two helm processes per visit.
 Writing goes through the helm CLI (agent.helm): `helm template` first so a chart that does not
 render is reported before anything is touched, then `upgrade --install` without waiting, with
-the desired revision digest as a release label so the next visit knows it is done.
+the desired spec revision as the release description so the next visit knows it is done.
 """
 
 from __future__ import annotations
@@ -15,21 +15,13 @@ import json
 import os
 from typing import Any
 
-from agent import api
+from agent.applications import describe_revision, revision_of
 from agent.decide_app import HelmRelease
 from agent.decision import HelmAction
 from agent.errors import ChartRenderError, HelmError
 from agent.helm import PENDING, Chart
 from agent.objects import Obj, is_namespaced
 from agent.reconcilers import Context
-
-LABEL_REVISION = api.ANNOTATION_REVISION
-"""Release label holding the digest the release was made from (a label: no ':' and ≤ 63 chars)."""
-
-
-def revision_label(revision: str) -> str:
-    """The label form of a `sha256:<hex>` revision digest."""
-    return revision.removeprefix("sha256:")[:40]
 
 
 def decode_release(data: str) -> dict[str, Any]:
@@ -41,12 +33,9 @@ def decode_release(data: str) -> dict[str, Any]:
 
 
 async def read_release(
-    ctx: Context, release: str, namespace: str, desired: str
+    ctx: Context, release: str, namespace: str
 ) -> tuple[HelmRelease | None, tuple[Obj, ...]]:
-    """The latest release record and its objects (namespaced into the release namespace).
-
-    `desired` is the revision we want; the release reports it back when its label matches.
-    """
+    """The latest release record and its objects (namespaced into the release namespace)."""
     secrets = await ctx.kube.list_objects(
         "v1", "Secret", namespace=namespace, labels=f"owner=helm,name={release}"
     )
@@ -54,12 +43,10 @@ async def read_release(
         return None, ()
     latest = max(secrets, key=lambda s: int(s["metadata"]["labels"].get("version", "0")))
     record = decode_release(latest["data"]["release"])
-    label = latest["metadata"]["labels"].get(LABEL_REVISION, "")
-    info = HelmRelease(
-        str(record["info"]["status"]),
-        int(record["version"]),
-        desired if label and label == revision_label(desired) else label,
-    )
+    # Helm replaces our description with its own on failure: a failed record made from this
+    # spec then reads "", and the Application's lastAttemptedRevision tells the rest.
+    made_from = revision_of(str(record["info"].get("description") or ""))
+    info = HelmRelease(str(record["info"]["status"]), int(record["version"]), made_from)
     return info, tuple(_objects(ctx, str(record.get("manifest") or ""), namespace))
 
 
@@ -74,11 +61,16 @@ def _objects(ctx: Context, manifest: str, namespace: str) -> list[Obj]:
     return objs
 
 
-def chart_of(ctx: Context, action: HelmAction) -> Chart:
-    """Bundle charts are paths under the chart root; OCI and repository refs pass through."""
+async def chart_of(ctx: Context, action: HelmAction) -> Chart:
+    """Bundle charts are paths under the chart root or, when not there, the verified copy from
+    the newest applied Bundle carrying them; OCI and repository refs pass through."""
     ref = action.chart
     if action.location == "bundle":
         ref = os.path.join(ctx.settings.chart_root, action.chart)
+        if not os.path.exists(ref):
+            from agent.bundlecontent import materialize_chart
+
+            ref = await materialize_chart(ctx.kube, ctx.settings, action.chart)
     return Chart(ref, action.version, action.repo_url)
 
 
@@ -89,13 +81,14 @@ async def install(ctx: Context, action: HelmAction) -> None:
         ChartRenderError: the chart does not render (nothing was touched).
         HelmError: the install or upgrade failed.
     """
-    chart = chart_of(ctx, action)
+    chart = await chart_of(ctx, action)
     try:
         await ctx.helm.template(action.release, action.namespace, chart, action.values)
     except HelmError as exc:
         raise ChartRenderError(str(exc), exc.stderr, exc.returncode) from exc
-    labels = {LABEL_REVISION: revision_label(action.revision)}
-    await ctx.helm.upgrade_install(action.release, action.namespace, chart, action.values, labels)
+    await ctx.helm.upgrade_install(
+        action.release, action.namespace, chart, action.values, describe_revision(action.revision)
+    )
 
 
 async def recover_if_stuck(
@@ -104,4 +97,32 @@ async def recover_if_stuck(
     """Unlock a release left pending by a helm process that is gone; True if something was done."""
     if release is None or release.status not in PENDING:
         return False
-    return await ctx.helm.recover(name, namespace) != "none"
+    if await ctx.helm.recover(name, namespace) == "none":
+        return False
+    await _fail_pending(ctx, name, namespace)
+    return True
+
+
+async def _fail_pending(ctx: Context, name: str, namespace: str) -> None:
+    """Mark records still pending after the recovery as failed (helm's rollback leaves them)."""
+    selector = f"owner=helm,name={name}"
+    for secret in await ctx.kube.list_objects("v1", "Secret", namespace=namespace, labels=selector):
+        if secret["metadata"]["labels"].get("status") not in PENDING:
+            continue
+        record = decode_release(secret["data"]["release"])
+        record["info"]["status"] = "failed"
+        record["info"]["description"] = "Marked failed by outpost-agent: its helm process was gone."
+        patch = {
+            "metadata": {
+                "labels": {"status": "failed"},
+                "resourceVersion": secret["metadata"]["resourceVersion"],
+            },
+            "data": {"release": encode_release(record)},
+        }
+        await ctx.kube.patch(secret, patch)
+
+
+def encode_release(record: dict[str, Any]) -> str:
+    """The inverse of `decode_release`."""
+    inner = base64.b64encode(gzip.compress(json.dumps(record).encode()))
+    return base64.b64encode(inner).decode()

@@ -9,10 +9,12 @@ finalizer goes and garbage collection removes the namespaces it owns.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from agent import api, tenancy
 from agent.decide import TenantObservation, decide_tenant
+from agent.decision import Decision
 from agent.objects import Obj, ObjectRef, ref_of
 from agent.reconcilers import Context, KubeObject
 from agent.reconcilers.act import act, ensure_finalizer, strip
@@ -34,7 +36,19 @@ async def reconcile(ctx: Context, name: str) -> float | None:
     else:
         tenant = await ensure_finalizer(ctx, tenant)
     obs = await observe(ctx, tenant)
-    return await act(ctx, tenant, decide_tenant(obs, ctx.now()))
+    return await act(ctx, tenant, _keep_blocked(obs, decide_tenant(obs, ctx.now())))
+
+
+def _keep_blocked(obs: TenantObservation, decision: Decision) -> Decision:
+    """Prune only what the spec no longer asks for at all: an object held back by a problem
+    (a quota below usage) stays as it is until the problem is solved."""
+    if not decision.prune or obs.tenant["metadata"].get("deletionTimestamp"):
+        return decision
+    spec = TenantSpec.from_dict(
+        obs.tenant.get("spec") or {}, TenantDefaults.from_dataplane(obs.dataplane)
+    )
+    wanted = {ref_of(o) for o in tenancy.render(obs.tenant, spec)}
+    return replace(decision, prune=tuple(r for r in decision.prune if r not in wanted))
 
 
 async def observe(ctx: Context, tenant: KubeObject) -> TenantObservation:

@@ -3,7 +3,8 @@
 `registry` serves plain HTTP without auth; `tls_registry` serves TLS (a throwaway CA made with
 `cryptography`) with htpasswd Basic auth; `token_registry` uses Bearer tokens from a loopback
 token service (`token_server.py`). Each has a fresh temporary storage root and a fixed
-`http.secret` (upload Locations must survive a restart). Tests skip with a reason when
+`http.secret` (upload Locations must survive a restart); the server itself is
+`airgap.localregistry.RegistryServer`, shared with the demo. Tests skip with a reason when
 `docker-registry`, `skopeo` or `htpasswd` is missing (`make` installs them).
 """
 
@@ -11,13 +12,9 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import json
 import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,9 +23,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from airgap.localregistry import REGISTRY_BIN, RegistryServer
 from tests.registry.token_server import ISSUER, SERVICE, TokenServer
 
-REGISTRY_BIN = "/usr/bin/docker-registry"
 USER, PASSWORD = "importer", "s3cret-pass"
 
 
@@ -37,83 +34,6 @@ def _require(binary: str) -> str:
     if not path:
         pytest.skip(f"{binary} not installed: apt-get install docker-registry skopeo apache2-utils")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class RegistryServer:
-    """One docker-registry process; `restart()` keeps port, storage and secret."""
-
-    workdir: Path
-    tls: tuple[Path, Path] | None = None
-    auth: Mapping[str, object] | None = None
-    port: int = field(default_factory=_free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def netloc(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def storage(self) -> Path:
-        return self.workdir / "storage"
-
-    def config(self) -> dict[str, object]:
-        http: dict[str, object] = {"addr": self.netloc, "secret": "outpost-test-secret"}
-        if self.tls:
-            http["tls"] = {"certificate": str(self.tls[0]), "key": str(self.tls[1])}
-        config: dict[str, object] = {
-            "version": 0.1,
-            "log": {"level": "error", "accesslog": {"disabled": True}},
-            "storage": {
-                "filesystem": {"rootdirectory": str(self.storage)},
-                "delete": {"enabled": True},
-            },
-            "http": http,
-        }
-        if self.auth:
-            config["auth"] = self.auth
-        return config
-
-    def start(self) -> None:
-        self.storage.mkdir(parents=True, exist_ok=True)
-        path = self.workdir / "config.yml"
-        path.write_text(json.dumps(self.config()))  # JSON is YAML
-        log = (self.workdir / "registry.log").open("ab")
-        self.proc = subprocess.Popen([REGISTRY_BIN, "serve", str(path)], stdout=log, stderr=log)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError((self.workdir / "registry.log").read_text()[-2000:])
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("docker-registry did not start listening within 15 s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def blob_files(self) -> list[Path]:
-        """Committed blob data files in storage (whatever repository links them)."""
-        return sorted(self.storage.glob("docker/registry/v2/blobs/sha256/*/*/data"))
 
 
 def make_tls(directory: Path) -> tuple[Path, Path, Path]:

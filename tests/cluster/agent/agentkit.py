@@ -48,12 +48,14 @@ class Agent:
 
     def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=10) as resp:
             return str(resp.read().decode())
 
     def healthz(self) -> int:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=10) as resp:  # noqa: S310
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}/healthz", timeout=10
+            ) as resp:
                 return int(resp.status)
         except urllib.error.HTTPError as exc:
             return int(exc.code)
@@ -107,15 +109,42 @@ class Agents:
         identity = identity or unique("agent")
         port = free_port()
         log = self.tmp / f"{identity}.log"
-        argv = [str(OUTPOST), "agent", "run", "--kubeconfig", str(self.cluster.kubeconfig),
-                "--namespace", self.namespace, "--metrics-port", str(port), "--identity", identity,
-                "--helm", str(self.cluster.helm), "--chart-root", str(CHART_ROOT), "--resync", "20",
-                "--write-qps", "200", "--write-burst", "400", *extra]
-        env = {**self.cluster.env, "OUTPOST_LEASE_SECONDS": "6", "OUTPOST_RENEW_SECONDS": "2",
-               "HELM_CACHE_HOME": str(self.tmp / "helm-cache"),
-               "HELM_CONFIG_HOME": str(self.tmp / "helm-config"), "HELM_DATA_HOME": str(self.tmp / "helm-data")}
+        argv = [
+            str(OUTPOST),
+            "agent",
+            "run",
+            "--kubeconfig",
+            str(self.cluster.kubeconfig),
+            "--namespace",
+            self.namespace,
+            "--metrics-port",
+            str(port),
+            "--identity",
+            identity,
+            "--helm",
+            str(self.cluster.helm),
+            "--chart-root",
+            str(CHART_ROOT),
+            "--resync",
+            "20",
+            "--write-qps",
+            "200",
+            "--write-burst",
+            "400",
+            *extra,
+        ]
+        env = {
+            **self.cluster.env,
+            "OUTPOST_LEASE_SECONDS": "6",
+            "OUTPOST_RENEW_SECONDS": "2",
+            "HELM_CACHE_HOME": str(self.tmp / "helm-cache"),
+            "HELM_CONFIG_HOME": str(self.tmp / "helm-config"),
+            "HELM_DATA_HOME": str(self.tmp / "helm-data"),
+        }
         handle = log.open("wb")
-        proc = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
         handle.close()
         agent = Agent(proc, port, log, identity)
         self.started.append(agent)
@@ -155,9 +184,18 @@ class Kubectl:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.cluster.kubectl), *args], input=stdin, env=self.cluster.env,
-                              capture_output=True, text=True, check=check, timeout=120)
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.cluster.kubectl), *args],
+            input=stdin,
+            env=self.cluster.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
 
     def apply(self, *objs: dict[str, Any]) -> None:
         body = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objs)})
@@ -186,17 +224,39 @@ class Kubectl:
 
 
 def tenant(name: str, namespaces: list[str], **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "Tenant", "metadata": {"name": name},
-            "spec": {"namespaces": namespaces, **spec}}
+    return {
+        "apiVersion": API,
+        "kind": "Tenant",
+        "metadata": {"name": name},
+        "spec": {"namespaces": namespaces, **spec},
+    }
 
 
-def manifest_app(name: str, tenant_name: str, namespace: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "Application", "metadata": {"name": name},
-            "spec": {"tenantRef": {"name": tenant_name}, "namespace": namespace,
-                     "manifests": {"objects": objects}}}
+def manifest_app(
+    name: str, tenant_name: str, namespace: str, objects: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "Application",
+        "metadata": {"name": name},
+        "spec": {
+            "tenantRef": {"name": tenant_name},
+            "namespace": namespace,
+            "manifests": {"objects": objects},
+        },
+    }
 
 
-def helm_app(name: str, tenant_name: str, namespace: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "Application", "metadata": {"name": name},
-            "spec": {"tenantRef": {"name": tenant_name}, "namespace": namespace,
-                     "helm": {"chart": "tiny-chart", "values": values or {}}}}
+def helm_app(
+    name: str, tenant_name: str, namespace: str, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "Application",
+        "metadata": {"name": name},
+        "spec": {
+            "tenantRef": {"name": tenant_name},
+            "namespace": namespace,
+            "helm": {"chart": "tiny-chart", "values": values or {}},
+        },
+    }

@@ -44,13 +44,6 @@ WIDGET_RULE = (
 READY_APPS = ("webapp", "report-api")
 
 
-def _agent_runs() -> bool:
-    proc = subprocess.run(
-        [str(OUTPOST), "agent", "run", "--help"], capture_output=True, check=False, timeout=60
-    )
-    return proc.returncode == 0
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -87,7 +80,10 @@ def agent_release(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[Release, P
 
 
 @pytest.mark.xfail(
-    not _agent_runs(), reason="`outpost agent run` is not implemented yet", strict=False
+    reason="the agent does not bootstrap its rights yet: it must POST the labelled namespace, "
+    "then create RoleBinding `outpost-agent` (ClusterRole $OUTPOST_TENANT_CLUSTERROLE, subject "
+    "$OUTPOST_SERVICE_ACCOUNT) in it before any server-side apply there",
+    strict=False,
 )
 def test_agent_reconciles_examples_with_chart_rights(
     cluster: Cluster, agent_release: tuple[Release, Path], tmp_path: Path
@@ -115,18 +111,20 @@ def test_agent_reconciles_examples_with_chart_rights(
     try:
         cluster.kubectl_run("apply", "-f", str(EXAMPLES / "resources"))
         _wait_ready(cluster, tmp_path / "agent.log")
-        cluster.kubectl_run("delete", "-f", str(EXAMPLES / "resources"), "--timeout=120s")
+        # The agent removes its children and finalizers when the objects go.
+        cluster.kubectl_run("delete", "-f", str(EXAMPLES / "resources"), "--timeout=100s")
     finally:
         os.killpg(agent.pid, signal.SIGTERM)
         agent.wait(timeout=60)
         log.close()
+        _force_cleanup(cluster)
 
 
 def _wait_ready(cluster: Cluster, log: Path) -> None:
     waits = [("tenants", "--all"), *(("applications", name) for name in READY_APPS)]
     for kind, which in waits:
         proc = cluster.kubectl_run(
-            "wait", "--for=condition=Ready", kind, which, "--timeout=180s", check=False
+            "wait", "--for=condition=Ready", kind, which, "--timeout=100s", check=False
         )
         if proc.returncode != 0:
             status = cluster.kubectl_run(
@@ -137,3 +135,24 @@ def _wait_ready(cluster: Cluster, log: Path) -> None:
                 f"{kind} {which} not Ready:\n{proc.stderr}\n{status[-4000:]}\n"
                 f"agent log (tail):\n{tail}"
             )
+
+
+def _force_cleanup(cluster: Cluster) -> None:
+    """Leave no example object behind (they are cluster-scoped), even if the agent failed."""
+    resources = str(EXAMPLES / "resources")
+    listed = cluster.kubectl_run("get", "-f", resources, "-o", "name", check=False)
+    for name in listed.stdout.split():
+        cluster.kubectl_run(
+            "patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}', check=False
+        )
+    cluster.kubectl_run(
+        "delete", "-f", resources, "--ignore-not-found", "--wait=false", check=False
+    )
+    cluster.kubectl_run(
+        "delete",
+        "namespaces",
+        "-l",
+        "outpost.dev/managed-by=outpost-agent",
+        "--wait=false",
+        check=False,
+    )

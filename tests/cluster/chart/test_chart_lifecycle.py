@@ -5,6 +5,8 @@ value out, `uninstall` removes the release but keeps the CRDs by default.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.cluster.chart.release import (
@@ -14,6 +16,7 @@ from tests.cluster.chart.release import (
     helm,
     install,
     new_release_name,
+    run,
 )
 from tests.conftest import Cluster
 
@@ -24,11 +27,18 @@ def _crd_names() -> list[str]:
     return sorted(f"{p.name.removesuffix('.yaml')}" for p in CRD_DIR.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("helm_name", ["helm", "helm3"])
-def test_install_upgrade_uninstall(cluster: Cluster, namespace: str, helm_name: str) -> None:
+@pytest.fixture(params=["helm", "helm3"])
+def release(cluster: Cluster, namespace: str, request: pytest.FixtureRequest) -> Iterator[Release]:
+    found = Release(new_release_name(), namespace, cluster.bin_dir / str(request.param))
+    yield found
+    # A failed test must not leave cluster-scoped objects behind (no-op after a clean uninstall).
+    run(cluster, [str(found.helm), "uninstall", found.name, "-n", namespace], check=False)
+
+
+def test_install_upgrade_uninstall(cluster: Cluster, release: Release) -> None:
     if not _crd_names():
         pytest.skip("charts/outpost-agent/files/crds/ holds no CRD yet")
-    release = Release(new_release_name(), namespace, cluster.bin_dir / helm_name)
+    namespace = release.namespace
     install(cluster, release)
 
     deploy = get_json(cluster, "deployment", release.fullname, "-n", namespace)

@@ -87,6 +87,15 @@ class FakeKube:
         self.objects[key] = merged
         return copy.deepcopy(merged)
 
+    async def patch(
+        self, obj: dict[str, Any], patch: dict[str, Any], *, subresource: str = ""
+    ) -> dict[str, Any]:
+        self.writes["PATCH"] += 1
+        key = self.key(obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
+        self.objects[key] = _merge(self.objects[key], patch)
+        self.objects[key]["metadata"]["resourceVersion"] = str(next(self._rv))
+        return copy.deepcopy(self.objects[key])
+
     async def apply_status(self, obj: dict[str, Any]) -> dict[str, Any]:
         self.writes["STATUS"] += 1
         key = self.key(obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))

@@ -1,4 +1,4 @@
-"""Leader election: one holder, standbys wait a whole lease duration of unchanged record, release."""
+"""Leader election: one holder; standbys wait a whole lease of unchanged record; release."""
 
 from __future__ import annotations
 

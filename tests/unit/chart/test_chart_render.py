@@ -49,6 +49,10 @@ def test_default_render_has_the_agent_objects(any_helm: Path) -> None:
     assert expected <= kinds
     assert not find(docs, "Service")
     assert not find(docs, "ServiceMonitor")
+    (policy,) = find(docs, "NetworkPolicy")
+    assert policy["spec"]["ingress"] == []
+    ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+    assert ports == {443, 6443, 53}
     # The tenant role is never bound cluster-wide.
     bound = {d["roleRef"]["name"] for d in find(docs, "ClusterRoleBinding")}
     assert bound == {"outpost-agent"}

@@ -1,0 +1,256 @@
+"""Bundle: re-verify → find its place on the channel → apply CRDs, then resources → prune → report.
+
+Every visit verifies the Bundle again from the trust root in the agent's settings (never from the
+bundle alone) and checks each content file's sha256 before its bytes are used; anything that does
+not verify is refused with nothing applied (Stalled, VerificationFailed or RollbackRefused). The
+channel's history is read from the cluster (`bundle.lineage`): a Bundle that a later one replaced
+reports Superseded and applies nothing; a Bundle not applied yet must pass `rollback.decide`
+against the Bundle in force (a signed downgrade permit can allow a lower sequence). Once applied,
+the Bundle is annotated `outpost.dev/applied-at` and the objects the previous Bundle had and this
+one dropped are pruned. Applied objects carry the label `outpost.dev/bundle-product=<product>`
+(stable across upgrades, used to find them) and the annotation `outpost.dev/bundle=<name>`.
+Content ConfigMaps are never pruned: nothing lists them as applied objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+from agent import api
+from agent.bundlecontent import Checked, read_content, read_trust_root, reverify
+from agent.conditions import Outcome, Problem, Verdict
+from agent.decide import BundleObservation, Evidence, decide_bundle
+from agent.decision import finish
+from agent.errors import KubeError
+from agent.events import Notice, emit
+from agent.health import condition
+from agent.objects import Obj, ObjectRef, out_of_sync, ref_of, with_labels
+from agent.reconcilers import Context, KubeObject
+from agent.reconcilers.act import act, apply_all, prune_all, report, report_failure, strip
+from agent.reconcilers.relocate import relocated
+from bundle.errors import VerificationError
+from bundle.lineage import APPLIED_AT, Imported, format_applied, in_force, lineage, superseded_by
+from bundle.rollback import decide, verify_permit
+
+LABEL_PRODUCT = "outpost.dev/bundle-product"
+ANNOTATION_BUNDLE = "outpost.dev/bundle"
+SUPERSEDED = "Superseded"
+POLICY = "verified at every reconcile"
+CRD_API = "apiextensions.k8s.io/v1"
+CRD_WAIT_SECONDS = 30.0
+CONTENT_PREFIX = "outpost-content-"
+
+
+async def reconcile(ctx: Context, name: str) -> float | None:
+    bundle = await ctx.kube.get(api.API_VERSION, "Bundle", name)
+    if bundle is None:
+        ctx.metrics.set_ready("Bundle", name, None)
+        return None
+    bundle, now = strip(bundle), ctx.now()
+    try:
+        checked = reverify(bundle, read_trust_root(ctx.settings), now)
+    except VerificationError as exc:
+        return await refuse(ctx, bundle, api.Reason.VERIFICATION_FAILED, str(exc))
+    family = {b["metadata"]["name"]: b for b in await _bundles(ctx)}
+    lineage_ = lineage(family.values(), checked.manifest.product, checked.manifest.channel)
+    me = Imported.from_object(bundle)
+    newer = superseded_by(me, lineage_)
+    if newer is not None:
+        return await _superseded(ctx, bundle, checked, newer.name, now)
+    previous = None
+    if me.applied_at is None:
+        previous = in_force(lineage_, exclude=name)
+        try:
+            _admit(checked, bundle, previous, now)
+        except VerificationError as exc:
+            return await refuse(ctx, bundle, api.Reason.ROLLBACK_REFUSED, str(exc))
+    dropped = _applied_refs(family[previous.name]) if previous else ()
+    return await _apply(ctx, bundle, checked, dropped, me.applied_at is None)
+
+
+async def _bundles(ctx: Context) -> list[KubeObject]:
+    return [strip(b) for b in await ctx.kube.list_objects(api.API_VERSION, "Bundle")]
+
+
+def _admit(checked: Checked, bundle: KubeObject, previous: Imported | None, now: datetime) -> None:
+    """Anti-rollback against the Bundle in force; a permit counts only if it verifies."""
+    text = (bundle.get("spec") or {}).get("downgradePermit")
+    permit = verify_permit(str(text).encode(), checked.keyring, now) if text else None
+    last = previous.to_applied() if previous else None
+    decide(checked.verified, last, permit)
+
+
+async def refuse(ctx: Context, bundle: KubeObject, reason: str, message: str) -> float | None:
+    """Ready=False, Stalled; nothing applied, and what was applied before is left alone."""
+    problem = Problem(reason, message)
+    obs = BundleObservation(bundle, problem, applied=_applied_refs(bundle))
+    return await act(ctx, bundle, decide_bundle(obs, ctx.now()))
+
+
+async def _superseded(
+    ctx: Context, bundle: KubeObject, checked: Checked, newer: str, now: datetime
+) -> float | None:
+    message = f"Bundle '{newer}' was applied after this one; nothing of this bundle is applied."
+    verified = Verdict(api.ConditionType.VERIFIED, "True", api.Reason.VERIFIED,
+                       "Signature, keyring chain and manifest verified.")  # fmt: skip
+    applied = Verdict(api.ConditionType.APPLIED, "False", SUPERSEDED, message)
+    outcome = Outcome("False", SUPERSEDED, message, extra=(verified, applied))
+    fields = {"applied": [], "evidence": _evidence(bundle, checked, now).to_dict()}
+    await report(ctx, bundle, finish(bundle, outcome, fields, now))
+    return None
+
+
+def _evidence(bundle: KubeObject, checked: Checked, now: datetime) -> Evidence:
+    """The evidence; the first verification's time is kept while the manifest stays the same."""
+    digest = f"sha256:{checked.verified.digest}"
+    live = (bundle.get("status") or {}).get("evidence") or {}
+    signers = tuple(checked.verified.signers)
+    when = now
+    if live.get("manifestDigest") == digest and tuple(live.get("signerKeyIds") or ()) == signers:
+        when = datetime.fromisoformat(str(live["verifiedTime"]).replace("Z", "+00:00"))
+    return Evidence(signers, digest, when, POLICY)
+
+
+def _applied_refs(bundle: KubeObject) -> tuple[ObjectRef, ...]:
+    refs = (bundle.get("status") or {}).get("applied") or ()
+    return tuple(ObjectRef.from_dict(r) for r in refs)
+
+
+async def _apply(
+    ctx: Context, bundle: KubeObject, checked: Checked, dropped: Sequence[ObjectRef], first: bool
+) -> float | None:
+    now = ctx.now()
+    try:
+        crds, groups = await _load(ctx, bundle, checked)
+    except VerificationError as exc:
+        return await refuse(ctx, bundle, api.Reason.VERIFICATION_FAILED, str(exc))
+    except ValueError as exc:
+        return await refuse(ctx, bundle, api.Reason.MANIFEST_INVALID, str(exc))
+    desired = [obj for group in groups for obj in group]
+    try:
+        if not await _install_crds(ctx, crds):
+            return 5.0  # CRDs not Established yet: the resources would be refused
+        live = await _live(ctx, desired, checked.manifest.product)
+        changed = [out_of_sync(group, live) for group in groups]
+        for group in changed:
+            await apply_all(ctx, group)
+        wanted = {ref_of(o) for o in desired}
+        prune = [r for r in dropped if r not in wanted and not _is_content(r)]
+        await prune_all(ctx, prune)
+    except KubeError as exc:
+        return await report_failure(ctx, bundle, exc)
+    if prune:
+        shown = ", ".join(str(r) for r in prune[:5]) + (" …" if len(prune) > 5 else "")
+        notice = Notice("Normal", "Pruned", f"Deleted {len(prune)} objects dropped: {shown}")
+        await emit(ctx.kube, bundle, [notice], now)
+    pending = [str(ref_of(o)) for group in changed for o in group]
+    pending += [str(ref) for ref, obj in live.items() if ref in wanted and _not_ready(obj)]
+    obs = BundleObservation(
+        bundle, _evidence(bundle, checked, now), tuple(sorted(wanted)), tuple(pending)
+    )
+    again = await act(ctx, bundle, decide_bundle(obs, now))
+    if first:
+        await _mark_applied(ctx, bundle, now)
+    return again
+
+
+async def _load(
+    ctx: Context, bundle: KubeObject, checked: Checked
+) -> tuple[list[Obj], list[list[Obj]]]:
+    """CRDs, and the resources grouped by their manifest `order`, each labelled as ours."""
+    m, name = checked.manifest, bundle["metadata"]["name"]
+    crds = [doc for path in m.crds for doc in await _docs(ctx, bundle, checked, path)]
+    ordered = sorted(enumerate(m.resources), key=lambda item: (item[1].order, item[0]))
+    groups: list[list[Obj]] = []
+    for _order, items in itertools.groupby(ordered, key=lambda item: item[1].order):
+        group = [doc for _, r in items for doc in await _docs(ctx, bundle, checked, r.path)]
+        group = [await relocated(ctx, bundle, checked, doc) for doc in group]
+        groups.append([_ours(doc, m.product, name) for doc in group])
+    return crds, groups
+
+
+async def _docs(ctx: Context, bundle: KubeObject, checked: Checked, path: str) -> list[Obj]:
+    data = await read_content(ctx.kube, bundle, checked.manifest, path)
+    try:
+        docs = [d for d in yaml.safe_load_all(data) if d is not None]
+    except yaml.YAMLError as exc:
+        raise ValueError(f"'{path}' is not valid YAML: {exc}") from exc
+    for doc in docs:
+        if not isinstance(doc, dict) or not {"apiVersion", "kind"} <= doc.keys():
+            raise ValueError(f"'{path}' holds a document without apiVersion and kind")
+        if not (doc.get("metadata") or {}).get("name"):
+            raise ValueError(f"'{path}' holds a {doc['kind']} without metadata.name")
+    return docs
+
+
+def _ours(doc: Obj, product: str, bundle_name: str) -> Obj:
+    obj = with_labels(doc, {LABEL_PRODUCT: product[:63]})
+    obj["metadata"]["annotations"] = {
+        **(obj["metadata"].get("annotations") or {}),
+        ANNOTATION_BUNDLE: bundle_name,
+    }
+    return obj
+
+
+async def _install_crds(ctx: Context, crds: Sequence[Obj]) -> bool:
+    """Apply the CRDs that changed and wait (bounded) until every one is Established."""
+    live = await asyncio.gather(
+        *(ctx.kube.get(CRD_API, "CustomResourceDefinition", c["metadata"]["name"]) for c in crds)
+    )
+    changed = out_of_sync(list(crds), {ref_of(o): o for o in live if o})
+    await apply_all(ctx, changed)
+    resources = getattr(ctx.kube, "resources", None)
+    for crd in changed:
+        for version in (crd.get("spec") or {}).get("versions") or ():
+            if resources is not None:
+                resources.forget(f"{crd['spec']['group']}/{version['name']}")
+    deadline = asyncio.get_running_loop().time() + CRD_WAIT_SECONDS
+    for crd in crds:
+        while not await _established(ctx, crd["metadata"]["name"]):
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.5)
+    return True
+
+
+async def _established(ctx: Context, name: str) -> bool:
+    crd = await ctx.kube.get(CRD_API, "CustomResourceDefinition", name)
+    found = condition(crd or {}, "Established")
+    return found is not None and found.get("status") == "True"
+
+
+async def _live(ctx: Context, desired: Sequence[Obj], product: str) -> dict[ObjectRef, Obj]:
+    """Our live objects of the kinds the bundle holds (one labelled LIST per kind)."""
+    kinds = sorted({(o["apiVersion"], o["kind"]) for o in desired})
+    selector = f"{LABEL_PRODUCT}={product[:63]}"
+    lists = await asyncio.gather(
+        *(ctx.kube.list_objects(av, kind, labels=selector) for av, kind in kinds)
+    )
+    return {ref_of(o): strip(o) for found in lists for o in found}
+
+
+def _not_ready(obj: dict[str, Any]) -> bool:
+    """Only objects that failed hold the bundle back; each reports its own progress and health
+    (a DataPlane waiting for others, or a custom resource without status, is not the bundle's)."""
+    found = condition(obj, api.ConditionType.STALLED)
+    return found is not None and found.get("status") == "True"
+
+
+def _is_content(ref: ObjectRef) -> bool:
+    return ref.kind == "ConfigMap" and ref.name.startswith(CONTENT_PREFIX)
+
+
+async def _mark_applied(ctx: Context, bundle: KubeObject, now: datetime) -> None:
+    """Record in the cluster that this Bundle is now the one in force on its channel."""
+    name = bundle["metadata"]["name"]
+    note = {"name": name, "annotations": {APPLIED_AT: format_applied(now)}}
+    await ctx.kube.apply({"apiVersion": api.API_VERSION, "kind": "Bundle", "metadata": note})
+    for other in await ctx.kube.list_objects(api.API_VERSION, "Bundle"):
+        if other["metadata"]["name"] != name:
+            ctx.triggers.enqueue(f"Bundle/{other['metadata']['name']}", 0.0)

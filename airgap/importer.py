@@ -1,0 +1,202 @@
+"""`outpost airgap import`: verify a bundle, push its images and charts, hand it to the cluster.
+
+Order, cheapest refusal first: the signed manifest is verified and the anti-rollback rule
+checked against the cluster (`Handoff.admit`) before any content is read; then the whole
+bundle is streamed into a private staging directory and verified (sha256 of every file, the
+OCI graph); only then does anything reach the registry (blobs HEADed, then sent, mounted or
+resumed; charts as OCI artifacts); the `Bundle` resource is created last, so a failed push
+leaves nothing in the cluster. A second import finds everything present and sends 0 bytes.
+
+I/O: the bundle file, a private temporary directory (removed at the end), the registry through
+`RegistryClient`, the cluster through `Handoff` (implemented in `airgap.handoff` over
+`bundle.cluster`, so this package never imports a Kubernetes client itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from airgap.charts import ChartPush, chart_artifact, chart_metadata, push_chart
+from airgap.importreport import ChartStep, ImportPlan, ImportSummary
+from airgap.journal import UploadJournal
+from airgap.layout import read_layout
+from airgap.plan import PushPlan
+from airgap.progress import NullObserver, PushObserver, RichObserver
+from airgap.push import apply_push, plan_push
+from airgap.registry import RegistryClient
+from airgap.upload import UploadSettings
+from bundle.keyring import Keyring
+from bundle.manifest import VerifiedManifest
+from bundle.verify import Verified, verify_bundle
+
+
+class ClusterPlan(Protocol):
+    """What handing the bundle to the cluster would do (printed by `--dry-run`)."""
+
+    @property
+    def bundle(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def text(self) -> str: ...
+
+
+class Handoff(Protocol):
+    """The cluster side of an import (see `airgap.handoff`)."""
+
+    def admit(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
+        """Refuse (raise) a bundle the anti-rollback rule forbids."""
+
+    def plan(self, verified: Verified, registry: str) -> ClusterPlan: ...
+
+    def apply(self, verified: Verified, registry: str) -> ClusterPlan: ...
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    bundle: Path
+    trust_root: bytes
+    now: datetime
+    journal: UploadJournal
+    settings: UploadSettings = field(default_factory=UploadSettings)
+    workers: int = 3
+    progress: bool = False
+
+
+def import_bundle(
+    request: ImportRequest,
+    client: RegistryClient,
+    handoff: Handoff,
+    *,
+    dry_run: bool = False,
+    cancel: threading.Event | None = None,
+    verify_progress: Callable[[int], None] | None = None,
+) -> ImportPlan | ImportSummary:
+    """Verify, plan, and (unless `dry_run`) push and hand over; see the module docstring."""
+    with private_workdir() as work:
+        verified = verify_bundle(
+            request.bundle,
+            request.trust_root,
+            request.now,
+            staging=work / "content",
+            progress=verify_progress,
+            admit=handoff.admit,
+        )
+        content = work / "content"
+        push = plan_images(content, client, request.journal)
+        charts = tuple(chart_step(tgz, client) for tgz in chart_files(content))
+        registry = str(client.address)
+        if dry_run:
+            cluster = handoff.plan(verified, registry)
+            return ImportPlan(describe(verified), push, charts, cluster.to_dict(), cluster.text())
+        total = (push.bytes_to_send if push else 0) + sum(c.bytes_to_send for c in charts)
+        bars: AbstractContextManager[PushObserver | None] = (
+            RichObserver(total) if request.progress and total else nullcontext(None)
+        )
+        with bars as active:
+            counter = ByteCounter(active)
+            images = None
+            if push is not None:
+                images = apply_push(
+                    push,
+                    client,
+                    journal=request.journal,
+                    observer=counter,
+                    settings=request.settings,
+                    workers=request.workers,
+                    cancel=cancel,
+                )
+            pushed = push_charts(content, client, request.journal, counter)
+        result = handoff.apply(verified, registry)
+    chart_bytes = counter.sent - (images.bytes_sent if images else 0)
+    return ImportSummary(describe(verified), images, pushed, chart_bytes, result.bundle, registry)
+
+
+def plan_images(content: Path, client: RegistryClient, journal: UploadJournal) -> PushPlan | None:
+    """The push plan of the staged `images/` layout (re-checked blob by blob), or None."""
+    images = content / "images"
+    if not (images / "index.json").is_file():
+        return None
+    return plan_push(read_layout(images), client, journal)
+
+
+def chart_files(content: Path) -> list[Path]:
+    return sorted((content / "charts").glob("*.tgz"))
+
+
+def chart_step(tgz: Path, client: RegistryClient) -> ChartStep:
+    """Whether a chart's artifact is already in the registry, by tag and manifest digest."""
+    meta = chart_metadata(tgz)
+    repo = client.address.repository(f"charts/{meta['name']}")
+    tag = str(meta["version"]).replace("+", "_")
+    config, layer, manifest = chart_artifact(tgz, meta)
+    digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    exists = client.manifest_digest(repo, tag) == digest
+    size = 0 if exists else len(config) + layer.size
+    url = f"oci://{client.address.netloc}/{repo}"
+    return ChartStep(str(meta["name"]), str(meta["version"]), url, digest, exists, size)
+
+
+def push_charts(
+    content: Path, client: RegistryClient, journal: UploadJournal, observer: PushObserver
+) -> tuple[ChartPush, ...]:
+    return tuple(
+        push_chart(tgz, client, journal=journal, observer=observer) for tgz in chart_files(content)
+    )
+
+
+def describe(verified: Verified) -> dict[str, Any]:
+    m = verified.manifest
+    return {
+        "path": str(verified.path),
+        "product": m.product,
+        "channel": m.channel,
+        "version": m.version,
+        "sequence": m.sequence,
+        "manifestDigest": f"sha256:{verified.verified.digest}",
+    }
+
+
+class ByteCounter(NullObserver):
+    """Counts bytes sent (images and charts alike) and forwards to the progress bars."""
+
+    def __init__(self, inner: PushObserver | None) -> None:
+        self.inner = inner or NullObserver()
+        self.sent = 0
+        self._lock = threading.Lock()
+
+    def blob_started(self, repo: str, digest: str, size: int, offset: int) -> None:
+        self.inner.blob_started(repo, digest, size, offset)
+
+    def bytes_sent(self, digest: str, count: int) -> None:
+        with self._lock:
+            self.sent += count
+        self.inner.bytes_sent(digest, count)
+
+    def chunk_committed(self, repo: str, digest: str, offset: int) -> None:
+        self.inner.chunk_committed(repo, digest, offset)
+
+    def blob_finished(self, repo: str, digest: str, action: str) -> None:
+        self.inner.blob_finished(repo, digest, action)
+
+    def manifest_pushed(self, repo: str, reference: str) -> None:
+        self.inner.manifest_pushed(repo, reference)
+
+
+@contextmanager
+def private_workdir() -> Iterator[Path]:
+    """A fresh 0700 directory (under $TMPDIR) for the staged bundle; always removed."""
+    work = Path(tempfile.mkdtemp(prefix="outpost-import-"))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,39 @@
+"""Fixtures for the Bundle cluster tests: the agent's fixtures, an agent that trusts the test
+vendor's keyring, and a `Lineage` (one unique product per test) cleaned up afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.agent.agentkit import Agent, Agents, Kubectl
+from tests.cluster.agent.conftest import agents, kubectl
+from tests.cluster.bundle.kit import Lineage
+from tests.conftest import Cluster
+from tests.unit.bundle.factory import vendor
+
+__all__ = ["agents", "kubectl"]
+
+if os.environ.get("OUTPOST_TEST_STATE_DIR"):
+    from tests.cluster.agent.conftest import cluster
+
+    __all__ += ["cluster"]
+
+
+@pytest.fixture
+def lineage(
+    cluster: Cluster, kubectl: Kubectl, namespace: str, tmp_path: Path
+) -> Iterator[Lineage]:
+    found = Lineage(cluster, kubectl, vendor(), f"p{uuid.uuid4().hex[:8]}", namespace, tmp_path)
+    yield found
+    found.cleanup()
+
+
+@pytest.fixture
+def agent(agents: Agents, lineage: Lineage, monkeypatch: pytest.MonkeyPatch) -> Agent:
+    monkeypatch.setenv("OUTPOST_TRUST_ROOT", str(lineage.trust))
+    return agents.start()
