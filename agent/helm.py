@@ -135,7 +135,8 @@ class Helm:
             await _terminate(proc)
             raise
         if proc.returncode != 0:
-            stderr = err.decode(errors="replace").strip()
+            # helm 4 logs some failures to stdout; keep both, the end is what matters
+            stderr = (out + err).decode(errors="replace").strip()
             raise HelmError(
                 f"helm {args[0]} failed: {stderr[-800:]}",
                 stderr=stderr,

@@ -1,10 +1,10 @@
 """The agent's Kubernetes client: a small async interface over the REST API (I/O lives here).
 
-Login comes from the official `kubernetes.aio.config` (kubeconfig or in-cluster service
-account); requests go through one aiohttp session as plain JSON, so no generated models are
-built per response (lighter on memory at thousands of objects). Every write passes a token
-bucket; every request is counted by verb for /metrics and the benchmark. Client exceptions
-become `agent.errors` types. Objects are plain dicts (`KubeObject`).
+Login comes from agent.kubeconfig (kubeconfig or in-cluster service account); requests go
+through one aiohttp session as plain JSON, so no generated models are built per response
+(lighter on memory at thousands of objects). Every write passes a token bucket; every request
+is counted by verb and resource for /metrics and the benchmark. Client exceptions become
+`agent.errors` types. Objects are plain dicts (`KubeObject`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ import json
 import ssl
 import time
 from collections import Counter
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 
+from agent import kubeconfig as kubeconfig_mod
 from agent.errors import ConflictError, GoneError, KubeError, NotFoundError
+from agent.kubeconfig import Credentials
 from agent.resources import Resource, ResourceMap
 
 KubeObject = dict[str, Any]
@@ -47,38 +50,43 @@ class TokenBucket:
             self._tokens -= 1
 
 
-class Credentials(Protocol):
-    """What we use of kubernetes.aio's Configuration."""
+async def load_credentials(kubeconfig: str, in_cluster: bool, server: str = "") -> Credentials:
+    """The kubeconfig's current context, or the in-cluster service account at `server`.
 
-    host: str
-    ssl_ca_cert: str | None
-    cert_file: str | None
-    key_file: str | None
-    verify_ssl: bool
+    Kubeconfigs with exec or auth-provider plugins are handed to `kubernetes.aio.config`
+    (imported only then: it is heavy).
+    """
+    if in_cluster:
+        return kubeconfig_mod.in_cluster(server)
+    found = kubeconfig_mod.from_kubeconfig(kubeconfig)
+    if found is not None:
+        return found
+    return await _plugin_credentials(kubeconfig)
 
-    async def get_api_key_with_prefix(self, identifier: str) -> str | None: ...
 
-
-async def load_credentials(kubeconfig: str, in_cluster: bool) -> Credentials:
-    """Read a kubeconfig file (or the in-cluster service account) into a Configuration."""
+async def _plugin_credentials(kubeconfig: str) -> Credentials:
     from kubernetes.aio import config as kconfig
     from kubernetes.aio.client import Configuration
 
     cfg = Configuration()
     try:
-        if in_cluster:
-            kconfig.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
-        else:
-            await kconfig.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig or None, client_configuration=cfg
-            )
+        await kconfig.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig or None, client_configuration=cfg
+        )
     except (kconfig.ConfigException, OSError, ValueError) as exc:
-        where = "the in-cluster service account" if in_cluster else (kubeconfig or "~/.kube/config")
         raise KubeError(
-            f"cannot load Kubernetes credentials from {where}: {exc}; "
+            f"cannot load Kubernetes credentials from {kubeconfig or '~/.kube/config'}: {exc}; "
             "set KUBECONFIG or --kubeconfig"
         ) from exc
-    return cfg
+    token = str(await cfg.get_api_key_with_prefix("BearerToken") or "").removeprefix("Bearer ")
+    return Credentials(
+        cfg.host,
+        cfg.ssl_ca_cert,
+        cfg.cert_file,
+        cfg.key_file,
+        token,
+        verify_ssl=bool(cfg.verify_ssl),
+    )
 
 
 class Kube:
@@ -304,7 +312,7 @@ def resource_of(path: str) -> str:
     return parts[0] + (f"/{parts[2]}" if len(parts) >= 3 else "")
 
 
-def writes(requests: Counter[tuple[str, str]], exclude: tuple[str, ...] = ("leases",)) -> int:
+def writes(requests: Mapping[tuple[str, str], int], exclude: tuple[str, ...] = ("leases",)) -> int:
     """How many writes the counts hold, leaving out `exclude` (the Lease renews forever)."""
     return sum(
         n for (verb, res), n in requests.items() if verb in WRITE_VERBS and res not in exclude

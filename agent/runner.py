@@ -19,7 +19,8 @@ from agent import handlers
 from agent.api import API_VERSION
 from agent.errors import AgentError
 from agent.helm import Helm
-from agent.kube import Credentials, Kube, load_credentials
+from agent.kube import Kube, load_credentials
+from agent.kubeconfig import Credentials
 from agent.lease import LeaderElector
 from agent.metrics import Metrics, build_app, serve
 from agent.queue import WorkQueue
@@ -112,17 +113,16 @@ class Controller:
 
 def kopf_login(creds: Credentials) -> Callable[[], dict[str, object]]:
     """kopf's connection settings from the same credentials our client uses."""
-    token = getattr(creds, "api_key", {}).get("BearerToken", "")
 
     def login() -> dict[str, object]:
-        scheme, _, value = str(token).partition(" ")
+        token = creds.bearer()
         return {
             "server": creds.host,
             "ca_path": creds.ssl_ca_cert,
             "certificate_path": creds.cert_file,
             "private_key_path": creds.key_file,
-            "scheme": scheme if value else None,
-            "token": value or None,
+            "scheme": "Bearer" if token else None,
+            "token": token or None,
             "insecure": not creds.verify_ssl,
         }
 
@@ -131,7 +131,7 @@ def kopf_login(creds: Credentials) -> Callable[[], dict[str, object]]:
 
 async def run(settings: AgentSettings) -> None:
     """Run until SIGTERM/SIGINT."""
-    creds = await load_credentials(settings.kubeconfig, settings.in_cluster)
+    creds = await load_credentials(settings.kubeconfig, settings.in_cluster, settings.api_server)
     kube = Kube(
         creds, qps=settings.write_qps, burst=settings.write_burst, timeout=settings.request_timeout
     )

@@ -73,6 +73,7 @@ class AgentSettings:
     trust_root: str = ""
     """Trust-root keyring file that Bundles are verified against (chart value `trustRoot`)."""
     helm_env: tuple[tuple[str, str], ...] = ()
+    api_server: str = ""
 
 
 def from_env(
@@ -117,10 +118,20 @@ def _complete(settings: AgentSettings, env: Mapping[str, str], fallback: str) ->
     identity = settings.identity or env.get("POD_NAME") or fallback or "outpost-agent"
     helm_env = tuple(sorted(helm_environment(env, settings.kubeconfig).items()))
     settings = replace(
-        settings, in_cluster=in_cluster, metrics_host=host, identity=identity, helm_env=helm_env
+        settings,
+        in_cluster=in_cluster,
+        metrics_host=host,
+        identity=identity,
+        helm_env=helm_env,
+        api_server=_service_url(env) if in_cluster else "",
     )
     _validate(settings)
     return settings
+
+
+def _service_url(env: Mapping[str, str]) -> str:
+    host, port = env["KUBERNETES_SERVICE_HOST"], env.get("KUBERNETES_SERVICE_PORT", "443")
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
 
 
 def helm_environment(env: Mapping[str, str], kubeconfig: str) -> dict[str, str]:

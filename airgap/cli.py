@@ -1,9 +1,10 @@
 """`outpost airgap …`: import a signed bundle into an air-gapped site's registry and cluster.
 
-`push-layout` pushes a (verified) OCI image layout, `push-chart` pushes Helm chart archives as
-OCI artifacts. Both print a summary on stdout (`--output json` for scripts) and progress on
-stderr; `--dry-run` prints the plan and sends nothing. The password is only ever read from
-stdin, never from an option, so it stays out of shell history and process lists.
+`import` verifies a bundle, pushes its images and charts and creates its `Bundle` object (see
+`airgap.importer`); `push-layout` pushes a (verified) OCI image layout, `push-chart` pushes Helm
+chart archives as OCI artifacts. Each prints a summary on stdout (`--output json` for scripts)
+and progress on stderr; `--dry-run` prints the plan and sends nothing. The password is only
+ever read from stdin, never from an option, so it stays out of shell history and process lists.
 """
 
 from __future__ import annotations

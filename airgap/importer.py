@@ -31,7 +31,7 @@ from airgap.journal import UploadJournal
 from airgap.layout import read_layout
 from airgap.plan import PushPlan
 from airgap.progress import NullObserver, PushObserver, RichObserver
-from airgap.push import apply_push, plan_push
+from airgap.push import PushSummary, apply_push, plan_push
 from airgap.registry import RegistryClient
 from airgap.upload import UploadSettings
 from bundle.keyring import Keyring
@@ -44,6 +44,9 @@ class ClusterPlan(Protocol):
 
     @property
     def bundle(self) -> str: ...
+
+    @property
+    def creates(self) -> bool: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -91,34 +94,45 @@ def import_bundle(
             progress=verify_progress,
             admit=handoff.admit,
         )
-        content = work / "content"
-        push = plan_images(content, client, request.journal)
-        charts = tuple(chart_step(tgz, client) for tgz in chart_files(content))
+        push = plan_images(work / "content", client, request.journal)
+        charts = tuple(chart_step(tgz, client) for tgz in chart_files(work / "content"))
         registry = str(client.address)
         if dry_run:
             cluster = handoff.plan(verified, registry)
             return ImportPlan(describe(verified), push, charts, cluster.to_dict(), cluster.text())
-        total = (push.bytes_to_send if push else 0) + sum(c.bytes_to_send for c in charts)
-        bars: AbstractContextManager[PushObserver | None] = (
-            RichObserver(total) if request.progress and total else nullcontext(None)
+        images, pushed, chart_bytes = send(
+            request, client, push, charts, work / "content", cancel=cancel
         )
-        with bars as active:
-            counter = ByteCounter(active)
-            images = None
-            if push is not None:
-                images = apply_push(
-                    push,
-                    client,
-                    journal=request.journal,
-                    observer=counter,
-                    settings=request.settings,
-                    workers=request.workers,
-                    cancel=cancel,
-                )
-            pushed = push_charts(content, client, request.journal, counter)
         result = handoff.apply(verified, registry)
-    chart_bytes = counter.sent - (images.bytes_sent if images else 0)
-    return ImportSummary(describe(verified), images, pushed, chart_bytes, result.bundle, registry)
+    return ImportSummary(
+        describe(verified), images, pushed, chart_bytes, result.bundle, registry, result.creates
+    )
+
+
+def send(
+    request: ImportRequest,
+    client: RegistryClient,
+    push: PushPlan | None,
+    charts: tuple[ChartStep, ...],
+    content: Path,
+    *,
+    cancel: threading.Event | None,
+) -> tuple[PushSummary | None, tuple[ChartPush, ...], int]:
+    """Push the images (as planned) then the charts, with progress bars over both."""
+    total = (push.bytes_to_send if push else 0) + sum(c.bytes_to_send for c in charts)
+    bars: AbstractContextManager[PushObserver | None] = (
+        RichObserver(total) if request.progress and total else nullcontext(None)
+    )
+    with bars as active:
+        counter = ByteCounter(active)
+        images = None
+        if push is not None:
+            images = apply_push(
+                push, client, journal=request.journal, observer=counter,
+                settings=request.settings, workers=request.workers, cancel=cancel,
+            )  # fmt: skip
+        pushed = push_charts(content, client, request.journal, counter)
+    return images, pushed, counter.sent - (images.bytes_sent if images else 0)
 
 
 def plan_images(content: Path, client: RegistryClient, journal: UploadJournal) -> PushPlan | None:

@@ -84,6 +84,7 @@ class ImportSummary:
     chart_bytes: int
     bundle_name: str
     registry: str
+    bundle_created: bool = True
 
     @property
     def bytes_sent(self) -> int:
@@ -99,6 +100,7 @@ class ImportSummary:
             "charts": [c.to_dict(netloc) for c in self.charts],
             "bytesSent": self.bytes_sent,
             "bundleObject": self.bundle_name,
+            "bundleCreated": self.bundle_created,
         }
 
     def describe(self) -> str:
@@ -109,9 +111,10 @@ class ImportSummary:
             for c in self.charts
         ]
         count = len(self.images.images) if self.images else 0
+        state = "created" if self.bundle_created else "already present, nothing created"
         lines.append(
             f"imported {self.bundle['product']} {self.bundle['version']} into {self.registry}: "
             f"{count} images, {len(self.charts)} charts, {self.bytes_sent} bytes sent; "
-            f"Bundle {self.bundle_name}"
+            f"Bundle {self.bundle_name} {state}"
         )
         return "\n".join(lines)

@@ -54,11 +54,14 @@ async def report(ctx: Context, obj: KubeObject, decision: Decision) -> None:
     """Write the status (only when it changed), emit the Events, record readiness."""
     kind, name = obj["kind"], obj["metadata"]["name"]
     if decision.status is not None:
+        # Merge semantics: a field the decision does not mention keeps its live value (a
+        # server-side apply would drop it, e.g. lastAttemptedRevision on a later visit).
+        live = {k: v for k, v in (obj.get("status") or {}).items() if k not in decision.status}
         body = {
             "apiVersion": obj["apiVersion"],
             "kind": kind,
             "metadata": {"name": name},
-            "status": decision.status,
+            "status": {**live, **decision.status},
         }
         try:
             await ctx.kube.apply_status(body)

@@ -149,8 +149,9 @@ async def _apply(
         shown = ", ".join(str(r) for r in prune[:5]) + (" …" if len(prune) > 5 else "")
         notice = Notice("Normal", "Pruned", f"Deleted {len(prune)} objects dropped: {shown}")
         await emit(ctx.kube, bundle, [notice], now)
-    pending = [str(ref_of(o)) for group in changed for o in group]
-    pending += [str(ref) for ref, obj in live.items() if ref in wanted and _not_ready(obj)]
+    # Applied objects count as done (the API server accepted them); ones that failed since hold
+    # the bundle back until they recover.
+    pending = [str(ref) for ref, obj in live.items() if ref in wanted and _not_ready(obj)]
     obs = BundleObservation(
         bundle, _evidence(bundle, checked, now), tuple(sorted(wanted)), tuple(pending)
     )

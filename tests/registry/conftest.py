@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from airgap.localregistry import REGISTRY_BIN, RegistryServer
+
+__all__ = ["PASSWORD", "USER", "RegistryServer", "make_tls"]
 from tests.registry.token_server import ISSUER, SERVICE, TokenServer
 
 USER, PASSWORD = "importer", "s3cret-pass"

@@ -66,15 +66,16 @@ class Agent:
                 return float(line.split()[-1])
         return 0.0
 
+    def write_lines(self) -> list[str]:
+        """/metrics lines counting this process's writes, leaving out its Lease renewals."""
+        return [
+            line for line in self.metrics().splitlines()
+            if line.startswith("outpost_api_requests_total{") and 'resource="leases"' not in line
+            and line.split('verb="')[1].split('"')[0] in ("POST", "PUT", "PATCH", "DELETE")
+        ]  # fmt: skip
+
     def writes(self) -> int:
-        """Writes this process made, leaving out its Lease renewals."""
-        total = 0
-        for line in self.metrics().splitlines():
-            if line.startswith("outpost_api_requests_total{") and 'resource="leases"' not in line:
-                verb = line.split('verb="')[1].split('"')[0]
-                if verb in ("POST", "PUT", "PATCH", "DELETE"):
-                    total += int(float(line.split()[-1]))
-        return total
+        return sum(int(float(line.split()[-1])) for line in self.write_lines())
 
     def is_leader(self) -> bool:
         return self.gauge("outpost_leader") == 1.0

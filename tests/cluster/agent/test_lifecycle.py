@@ -77,7 +77,8 @@ def test_kill_9_mid_reconcile_then_restart_converges_without_duplicates(
     app_ns = objs[0][1]
     releases = kubectl.items("secret", app_ns, "owner=helm")
     statuses = [r["metadata"]["labels"]["status"] for r in releases]
-    assert statuses.count("deployed") == 1 and not [s for s in statuses if s.startswith("pending")]
+    assert statuses.count("deployed") == 1
+    assert not [s for s in statuses if s.startswith("pending")]
     assert len(kubectl.items("deployment", app_ns)) == 1
 
 
@@ -91,10 +92,10 @@ def test_restart_over_a_converged_cluster_writes_nothing(
     first.stop()
     before = _versions(kubectl, objs)
     second = agents.start()
-    wait_for(lambda: second.is_leader(), 30, "the new agent to lead")
+    wait_for(second.is_leader, 30, "the new agent to lead")
     wait_for(lambda: _visits(second) >= len(objs), 60, "every object to be visited once")
     time.sleep(3)
-    assert second.writes() == 0
+    assert second.writes() == 0, (second.write_lines(), second.tail())
     assert _versions(kubectl, objs) == before
 
 
@@ -119,9 +120,10 @@ def test_two_replicas_only_one_acts_and_the_other_takes_over(
     objs = _fleet(kubectl, made, 2)[:2]
     _all_ready(kubectl, objs)
     assert standby.writes() == 0
-    assert leader.healthz() == 200 and standby.healthz() == 200
+    assert leader.healthz() == 200
+    assert standby.healthz() == 200
     leader.kill()
-    wait_for(lambda: standby.is_leader(), 30, "the standby to take over")
+    wait_for(standby.is_leader, 30, "the standby to take over")
     late = unique("late")
     made.append(("tenant", late))
     kubectl.apply(tenant(late, [late]))

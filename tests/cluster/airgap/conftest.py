@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.agent.agentkit import CRDS, Kubectl, unique
-from tests.cluster.airgap.kit import SampleKeys, make_keys
+from tests.cluster.airgap.kit import SampleKeys, Site, make_keys
 from tests.conftest import Cluster
 from tests.registry.conftest import registry, skopeo, tls_registry  # noqa: F401 - fixtures
 
@@ -43,8 +43,10 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> SampleKeys:
 
 
 @pytest.fixture
-def product(kubectl: Kubectl) -> Iterator[str]:
+def site(
+    cluster: Cluster, kubectl: Kubectl, keys: SampleKeys, namespace: str, tmp_path: Path
+) -> Iterator[Site]:
     """A product name of its own per test (Bundle names and rollback lineage are per product)."""
-    name = unique("airgap")
-    yield name
-    kubectl.run("delete", "bundles", "-l", f"outpost.dev/product={name}", "--wait=false")
+    product = unique("airgap")
+    yield Site(cluster, kubectl, keys, product, namespace, tmp_path)
+    kubectl.run("delete", "bundles", "-l", f"outpost.dev/product={product}", "--wait=false")

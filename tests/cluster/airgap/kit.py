@@ -16,6 +16,7 @@ from bundle.keyring import decode_chain, encode_chain
 from bundle.rotation import RoleSpec, make_keyring, sign_first
 from bundle.sample import EXAMPLES, ROLES
 from bundle.timestamps import now_utc, parse_duration
+from tests.cluster.agent.agentkit import Kubectl
 from tests.conftest import Cluster
 
 OUTPOST = Path(sys.executable).parent / "outpost"
@@ -107,3 +108,33 @@ def tamper_layer(bundle: Path, layout: Path) -> None:
     assert at > 0, "layer not found in the bundle"
     raw[at + len(data) // 2] ^= 0xFF
     bundle.write_bytes(bytes(raw))
+
+
+@dataclass(frozen=True)
+class Site:
+    """One test's customer site: the cluster, an agent namespace, a product of its own, keys."""
+
+    cluster: Cluster
+    kubectl: Kubectl
+    keys: SampleKeys
+    product: str
+    namespace: str
+    tmp: Path
+
+    def bundle(self, big: int = 0, seed: int = 7, sequence: int = 1) -> tuple[Path, Path]:
+        """(bundle, its OCI layout) with the sample specs and synthetic images."""
+        layout = sample_images(self.tmp / f"oci-{seed}-{big}", big, seed)
+        return build_bundle(self.keys, self.tmp, self.product, layout, sequence), layout
+
+    def argv(self, bundle: Path, registry: str, *extra: str) -> list[str]:
+        return import_argv(self.cluster, bundle, self.keys, registry, self.namespace, *extra)
+
+    def run(
+        self, bundle: Path, registry: str, *extra: str, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return run_import(
+            self.cluster, bundle, self.keys, registry, self.namespace, *extra, stdin=stdin
+        )
+
+    def bundle_object(self, sequence: int = 1) -> dict[str, Any] | None:
+        return self.kubectl.get("bundle", f"{self.product}-stable-{sequence}")

@@ -25,15 +25,14 @@ if os.environ.get("OUTPOST_TEST_STATE_DIR"):
 
 
 @pytest.fixture
-def lineage(
-    cluster: Cluster, kubectl: Kubectl, namespace: str, tmp_path: Path
-) -> Iterator[Lineage]:
-    found = Lineage(cluster, kubectl, vendor(), f"p{uuid.uuid4().hex[:8]}", namespace, tmp_path)
-    yield found
-    found.cleanup()
+def lineage(cluster: Cluster, kubectl: Kubectl, namespace: str, tmp_path: Path) -> Lineage:
+    return Lineage(cluster, kubectl, vendor(), f"p{uuid.uuid4().hex[:8]}", namespace, tmp_path)
 
 
 @pytest.fixture
-def agent(agents: Agents, lineage: Lineage, monkeypatch: pytest.MonkeyPatch) -> Agent:
+def agent(agents: Agents, lineage: Lineage, monkeypatch: pytest.MonkeyPatch) -> Iterator[Agent]:
+    """An agent trusting the test vendor; the test's objects are deleted while it still runs
+    (Tenants keep a finalizer that only the agent removes)."""
     monkeypatch.setenv("OUTPOST_TRUST_ROOT", str(lineage.trust))
-    return agents.start()
+    yield agents.start()
+    lineage.cleanup()

@@ -6,16 +6,14 @@ The whole can-i matrix is written as a Markdown table to `$OUTPOST_CAN_I_MATRIX`
 
 from __future__ import annotations
 
-import os
 import subprocess
 import textwrap
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
+from tests.cluster.chart.matrix import Scenario, cluster_rows, tenant_rows, write_matrix
 from tests.cluster.chart.release import (
     Release,
     apply_crds,
@@ -31,43 +29,6 @@ pytestmark = pytest.mark.cluster
 POLICY_DENIAL = "ValidatingAdmissionPolicy"
 
 
-@dataclass
-class Scenario:
-    """The installed release, the agent's kubeconfig, the namespaces used and the results."""
-
-    cluster: Cluster
-    release: Release
-    kubeconfig: Path
-    suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
-    rows: list[tuple[str, str, bool, bool]] = field(default_factory=list)
-
-    @property
-    def own_ns(self) -> str:
-        return self.release.namespace
-
-    @property
-    def tenant_ns(self) -> str:
-        return f"tenant-{self.suffix}"
-
-    @property
-    def foreign_ns(self) -> str:
-        return f"foreign-{self.suffix}"
-
-    def agent(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return as_agent(self.cluster, self.kubeconfig, *args, stdin=stdin)
-
-    def record(self, what: str, expected: bool, proc: subprocess.CompletedProcess[str]) -> None:
-        """Records a real request made as the agent (allowed = exit 0)."""
-        self.rows.append(("real request as the agent", what, expected, proc.returncode == 0))
-
-    def can_i(self, phase: str, question: str, expected: bool) -> bool:
-        """`kubectl auth can-i <question>` as the agent; records the row and returns the answer."""
-        proc = self.agent("auth", "can-i", *question.split())
-        answer = proc.stdout.strip() == "yes"
-        self.rows.append((phase, question, expected, answer))
-        return answer
-
-
 @pytest.fixture(scope="module")
 def scenario(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     namespace = f"oa-rbac-{uuid.uuid4().hex[:6]}"
@@ -76,12 +37,20 @@ def scenario(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     # The CRDs come from kubectl here (they are cluster-wide and other releases may own them):
     # can-i resolves outpost.dev kinds through discovery.
     apply_crds(cluster)
-    install(cluster, release, "--set", "crds.enabled=false")
+    allowed_crd = f"gadgets.g{release.name}.oa-test.example"
+    install(
+        cluster,
+        release,
+        "--set",
+        "crds.enabled=false",
+        "--set",
+        f"rbac.bundleCRDs[0]={allowed_crd}",
+    )
     kubeconfig = token_kubeconfig(cluster, release, tmp_path_factory.mktemp("sa") / "agent.yaml")
     found = Scenario(cluster, release, kubeconfig)
     cluster.kubectl_run("create", "namespace", found.foreign_ns)
     yield found
-    _write_matrix(found)
+    write_matrix(found)
     subprocess.run(
         [str(release.helm), "uninstall", release.name, "-n", namespace],
         env=cluster.env,
@@ -89,116 +58,14 @@ def scenario(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
         check=False,
         timeout=120,
     )
+    for group in (f"g{release.name}", f"h{release.name}"):
+        cluster.kubectl_run(
+            "delete", "crd", f"gadgets.{group}.oa-test.example", "--ignore-not-found", check=False
+        )
     for ns in (found.tenant_ns, found.foreign_ns, namespace):
         cluster.kubectl_run(
             "delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False
         )
-
-
-def _write_matrix(scenario: Scenario) -> None:
-    target = os.environ.get("OUTPOST_CAN_I_MATRIX")
-    if not target:
-        return
-    r = scenario.release
-    lines = [
-        "# can-i matrix of the outpost-agent chart's ServiceAccount",
-        "",
-        f"Release `{r.name}` in `{r.namespace}`; ServiceAccount `{r.service_account}`; token from "
-        "TokenRequest (`kubectl create token`); `kubectl auth can-i` with a bearer-token "
-        f"kubeconfig. `{scenario.tenant_ns}` = namespace labelled `outpost.dev/tenant` and "
-        f"bound by the agent; `{scenario.foreign_ns}` = a namespace of no tenant; `{r.namespace}`"
-        " = the agent's own namespace.",
-        "",
-        "| phase | can-i | expected | actual | ok |",
-        "|---|---|---|---|---|",
-    ]
-    for phase, question, expected, answer in scenario.rows:
-        ok = "✓" if expected == answer else "✗"
-        yes_no = {True: "yes", False: "no"}
-        lines.append(f"| {phase} | `{question}` | {yes_no[expected]} | {yes_no[answer]} | {ok} |")
-    Path(target).write_text("\n".join(lines) + "\n")
-
-
-def _cluster_rows(s: Scenario) -> list[tuple[str, bool]]:
-    own, foreign, tenant_role = s.own_ns, s.foreign_ns, s.release.tenant_role
-    return [
-        ("list tenants.outpost.dev", True),
-        ("create tenants.outpost.dev", True),
-        ("patch tenants.outpost.dev --subresource=status", True),
-        ("update applications.outpost.dev --subresource=finalizers", True),
-        ("delete bundles.outpost.dev", True),
-        ("watch dataplanes.outpost.dev", True),
-        ("list namespaces", True),
-        ("create namespaces", True),
-        (f"delete namespaces/{foreign} -n {foreign}", False),
-        (f"patch namespaces/{foreign} -n {foreign}", False),
-        ("list nodes", True),
-        ("patch nodes", False),
-        ("list customresourcedefinitions.apiextensions.k8s.io", True),
-        ("create customresourcedefinitions.apiextensions.k8s.io", False),
-        (f"create events -n {foreign}", True),
-        (f"create events.events.k8s.io -n {foreign}", True),
-        ("get secrets -A", False),
-        ("list secrets -A", False),
-        ("get secrets -n kube-system", False),
-        ("get secrets -n default", False),
-        (f"list secrets -n {own}", False),
-        (f"get secrets/outpost-agent-identity -n {own}", True),
-        (f"get secrets/another-secret -n {own}", False),
-        (f"create secrets -n {own}", True),
-        (f"get secrets -n {foreign}", False),
-        (f"get configmaps/outpost-agent-spool -n {own}", True),
-        (f"get configmaps -n {foreign}", False),
-        (f"update leases.coordination.k8s.io/outpost-agent -n {own}", True),
-        (f"update leases.coordination.k8s.io/another-lease -n {own}", False),
-        ("escalate clusterroles", False),
-        (f"escalate roles -n {foreign}", False),
-        ("impersonate users", False),
-        ("impersonate groups", False),
-        ("impersonate serviceaccounts -n kube-system", False),
-        ("bind clusterroles/cluster-admin", False),
-        ("bind clusterroles/admin", True),
-        (f"bind clusterroles/{tenant_role}", True),
-        ("create clusterroles", False),
-        ("create clusterrolebindings", False),
-        (f"create rolebindings -n {foreign}", True),  # RBAC yes; the admission policy refuses
-        (f"delete rolebindings -n {foreign}", False),
-        (f"create deployments.apps -n {foreign}", False),
-        ("create deployments.apps -n kube-system", False),
-        (f"create pods -n {foreign}", False),
-        # Cluster-wide reads of watched children (rbac.clusterWideWatch); never Secrets.
-        ("list configmaps -A", True),
-        ("watch leases.coordination.k8s.io -A", True),
-        ("watch deployments.apps -A", True),
-        (f"create serviceaccounts --subresource=token -n {own}", False),
-        ("delete validatingadmissionpolicies.admissionregistration.k8s.io", False),
-    ]
-
-
-def _tenant_rows(s: Scenario) -> list[tuple[str, bool]]:
-    tenant, foreign = s.tenant_ns, s.foreign_ns
-    return [
-        (f"patch namespaces/{tenant} -n {tenant}", True),
-        (f"delete namespaces/{tenant} -n {tenant}", True),
-        (f"create deployments.apps -n {tenant}", True),
-        (f"create statefulsets.apps -n {tenant}", True),
-        (f"create jobs.batch -n {tenant}", True),
-        (f"create services -n {tenant}", True),
-        (f"create networkpolicies.networking.k8s.io -n {tenant}", True),
-        (f"create resourcequotas -n {tenant}", True),
-        (f"create limitranges -n {tenant}", True),
-        (f"create rolebindings -n {tenant}", True),
-        (f"create secrets -n {tenant}", True),
-        (f"get secrets -n {tenant}", True),
-        (f"list pods -n {tenant}", True),
-        (f"create pods -n {tenant}", False),
-        (f"create replicasets.apps -n {tenant}", False),
-        (f"escalate roles -n {tenant}", False),
-        (f"bind clusterroles/cluster-admin -n {tenant}", False),
-        (f"create deployments.apps -n {foreign}", False),
-        (f"get secrets -n {foreign}", False),
-        (f"patch namespaces/{foreign} -n {foreign}", False),
-    ]
 
 
 def _check(s: Scenario, phase: str, rows: list[tuple[str, bool]]) -> None:
@@ -243,7 +110,7 @@ def bound(scenario: Scenario) -> Scenario:
 
 
 def test_cluster_wide_rights_match_the_design(scenario: Scenario) -> None:
-    _check(scenario, "before any tenant", _cluster_rows(scenario))
+    _check(scenario, "before any tenant", cluster_rows(scenario))
 
 
 def test_policy_refuses_unlabelled_namespace_from_the_agent(scenario: Scenario) -> None:
@@ -274,7 +141,7 @@ def test_policy_refuses_agent_rolebinding_in_foreign_namespace(scenario: Scenari
 
 
 def test_agent_gets_tenant_rights_only_where_it_bound_itself(bound: Scenario) -> None:
-    _check(bound, "after the agent's RoleBinding in the tenant namespace", _tenant_rows(bound))
+    _check(bound, "after the agent's RoleBinding in the tenant namespace", tenant_rows(bound))
 
 
 def test_namespace_rights_follow_rolebindings_inside_the_namespace(bound: Scenario) -> None:
@@ -300,3 +167,33 @@ def test_agent_binds_owners_but_cannot_escalate(bound: Scenario) -> None:
     bound.record(f"create RoleBinding to cluster-admin in {bound.tenant_ns}", False, refused)
     assert refused.returncode != 0
     assert "escalat" in refused.stderr or "forbidden" in refused.stderr
+
+
+def _crd(group: str) -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {{name: gadgets.{group}}}
+        spec:
+          group: {group}
+          scope: Namespaced
+          names: {{plural: gadgets, singular: gadget, kind: Gadget}}
+          versions:
+            - name: v1
+              served: true
+              storage: true
+              schema:
+                openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+        """)
+
+
+def test_agent_applies_only_the_bundle_crds_it_was_allowed(scenario: Scenario) -> None:
+    # resourceNames also limit a create made by server-side apply (the name is in the URL).
+    apply = ("apply", "--server-side", "--field-manager=outpost-agent", "-f", "-")
+    allowed = scenario.agent(*apply, stdin=_crd(f"g{scenario.release.name}.oa-test.example"))
+    scenario.record("server-side apply of CRD named in rbac.bundleCRDs", True, allowed)
+    assert allowed.returncode == 0, allowed.stderr
+    other = scenario.agent(*apply, stdin=_crd(f"h{scenario.release.name}.oa-test.example"))
+    scenario.record("server-side apply of a CRD not named in rbac.bundleCRDs", False, other)
+    assert other.returncode != 0
+    assert "forbidden" in other.stderr

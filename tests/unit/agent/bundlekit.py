@@ -53,8 +53,9 @@ def make(
         if p.startswith("charts/")
     )
     crds = tuple(p for p in sorted(files) if p.startswith("crds/"))
-    manifest = Manifest(PRODUCT, "stable", f"1.{sequence}.0", sequence, NOW,
-                        NOW + timedelta(days=180), entries, (), crds, charts, resources)  # fmt: skip
+    expires = NOW + timedelta(days=180)
+    manifest = Manifest(PRODUCT, "stable", f"1.{sequence}.0", sequence, NOW, expires, entries,
+                        (), crds, charts, resources)  # fmt: skip
     envelope = sign_manifest(manifest, signers or v.bundle_keys[:1]).to_json()
     verified = verify_stored(v.chain_bytes, envelope, v.trust_root(), NOW)
     body = bundle_object(verified, v.chain_bytes, envelope, NAMESPACE, permit)

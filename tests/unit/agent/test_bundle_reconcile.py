@@ -206,3 +206,24 @@ def test_a_bundle_chart_is_materialized_from_verified_content(world: dict[str, A
         assert Path(path).read_bytes() == chart
     with pytest.raises(AgentError, match="no applied Bundle"):
         asyncio.run(materialize_chart(world["kube"], settings, "charts/other"))
+
+
+def test_content_configmaps_are_never_pruned(world: dict[str, Any]) -> None:
+    first = _install(world, 1, "a")
+    content = next(o for (k, _, _), o in world["kube"].objects.items() if k == "ConfigMap")
+    status = world["kube"].objects[("Bundle", "", first)]["status"]
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": content["metadata"]["name"]}
+    status["applied"].append(ref | {"namespace": "outpost-system"})
+    _install(world, 2, "b")
+    assert _tenants(world) == ["b"]
+    key = ("ConfigMap", "outpost-system", content["metadata"]["name"])
+    assert key in world["kube"].objects
+
+
+def test_a_stalled_object_holds_the_bundle_back(world: dict[str, Any]) -> None:
+    name = _install(world, 1, "a")
+    stalled = {"type": "Stalled", "status": "True", "reason": "QuotaBelowUsage", "message": "x"}
+    world["kube"].objects[("Tenant", "", "a")]["status"] = {"conditions": [stalled]}
+    _run(world, name)
+    assert _cond(world, name)["reason"] == api.Reason.PROGRESSING
+    assert "Tenant a" in _cond(world, name)["message"]

@@ -1,16 +1,23 @@
 """agent.relocation: images in embedded manifests and Helm values, bundle chart references,
-chart defaults merged, nothing mutated, no registry means no change, bad registry is explained."""
+chart defaults merged, nothing mutated, no registry means no change, bad registry is explained;
+and the reconciler glue's pure parts (chart defaults from an archive, which bundle chart)."""
 
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agent.errors import ConfigError
+from agent.reconcilers.relocate import bundle_chart, chart_defaults
 from agent.relocation import chart_location, relocate_resource, relocate_values
 from airgap.address import parse_address
 from airgap.relocation import build_mapping
+from airgap.synthetic import write_chart
+from bundle.manifest import ChartEntry, Manifest
 
 DIGEST = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64
@@ -19,9 +26,10 @@ IMAGES = [
     ("registry.acme.example/acme/report-api:2.0.1", OTHER),
 ]
 REGISTRY = "mirror.corp:5000/outpost"
+NOW = datetime(2026, 11, 2, tzinfo=UTC)
 
 
-def manifest_app() -> dict:
+def manifest_app() -> dict[str, Any]:
     container = {"name": "api", "image": "registry.acme.example/acme/report-api:2.0.1"}
     init = {"name": "init", "image": "registry.acme.example/acme/webapp@" + DIGEST}
     deployment = {
@@ -38,7 +46,7 @@ def manifest_app() -> dict:
     }
 
 
-def helm_app(chart: str = "charts/webapp", values: dict | None = None) -> dict:
+def helm_app(chart: str = "charts/webapp", values: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "apiVersion": "outpost.dev/v1alpha1",
         "kind": "Application",
@@ -72,8 +80,8 @@ def test_bundle_chart_becomes_an_oci_reference_and_values_get_the_digest() -> No
 
 
 def test_values_overriding_only_the_tag_are_completed_from_the_chart_defaults() -> None:
-    defaults = {"replicas": 2, "image": {"repository": "registry.acme.example/acme/webapp",
-                                          "tag": "0.0.1", "digest": "", "pullPolicy": "Always"}}  # fmt: skip
+    image = {"repository": "registry.acme.example/acme/webapp", "tag": "0.0.1", "digest": ""}
+    defaults = {"replicas": 2, "image": image | {"pullPolicy": "Always"}}
     out = relocate_resource(
         helm_app(values={"image": {"tag": "1.4.2"}}), IMAGES, REGISTRY, defaults
     )
@@ -135,5 +143,24 @@ def test_other_kinds_get_known_image_strings_relocated() -> None:
 
 
 def test_an_unusable_registry_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="spec.registry"):
+    with pytest.raises(ConfigError, match=r"spec\.registry"):
         relocate_resource(manifest_app(), IMAGES, "https://mirror.corp")
+
+
+def test_chart_defaults_come_from_the_archive_values(tmp_path: Path) -> None:
+    tgz = write_chart(tmp_path, "webapp", "0.3.0", image="registry.acme.example/acme/webapp:1")
+    assert chart_defaults(tgz.read_bytes()) == {"image": "registry.acme.example/acme/webapp:1"}
+    assert chart_defaults(b"not a tarball") == {}
+
+
+def test_bundle_chart_matches_paths_names_and_versions() -> None:
+    charts = (
+        ChartEntry("charts/webapp-0.2.0.tgz", "webapp", "0.2.0"),
+        ChartEntry("charts/webapp-0.3.0.tgz", "webapp", "0.3.0"),
+    )
+    manifest = Manifest("p", "stable", "1", 1, NOW, NOW, (), charts=charts)
+    assert bundle_chart(manifest, {"chart": "charts/webapp", "version": "0.2.0"}) == charts[0]
+    assert bundle_chart(manifest, {"chart": "charts/webapp"}) == charts[1]
+    assert bundle_chart(manifest, {"chart": "charts/webapp-0.2.0.tgz"}) == charts[0]
+    assert bundle_chart(manifest, {"chart": "oci://r/charts/webapp"}) is None
+    assert bundle_chart(manifest, {"chart": "webapp", "repoURL": "https://c.example"}) is None
