@@ -71,13 +71,16 @@ def test_dev_up_env_status_down(cluster_bins: build.BinDir, tmp_path: Path) -> N
         ).stdout
         assert nodes.count(" Ready ") == 2, nodes
         again = outpost("dev", "up", *flag)
-        assert again.returncode == 0 and "already up" in again.stderr
+        assert again.returncode == 0
+        assert "already up" in again.stderr
         status = json.loads(outpost("dev", "status", *flag, "-o", "json").stdout)
-        assert status["running"] is True and len(status["components"]) == 5
+        assert status["running"] is True
+        assert len(status["components"]) == 5
         started = pids(state_dir)
         os.kill(started[-1], signal.SIGKILL)  # kwok dies
         dead = outpost("dev", "status", *flag)
-        assert dead.returncode == 1 and "DEAD" in dead.stdout
+        assert dead.returncode == 1
+        assert "DEAD" in dead.stdout
     finally:
         down = outpost("dev", "down", *flag)
     assert down.returncode == 0, down.stderr
@@ -88,4 +91,5 @@ def test_dev_up_env_status_down(cluster_bins: build.BinDir, tmp_path: Path) -> N
 def test_dev_env_without_cluster_is_a_clear_error(tmp_path: Path) -> None:
     result = outpost("dev", "env", "--state-dir", str(tmp_path / "none"))
     assert result.returncode == 2
-    assert "outpost dev up" in result.stderr and "Traceback" not in result.stderr
+    assert "outpost dev up" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -30,6 +30,10 @@ def _poke(lineage: Lineage, name: str) -> None:
 def test_import_upgrade_rollback_and_permit(lineage: Lineage, agent: Agent) -> None:
     a, b = f"{lineage.product}-a", f"{lineage.product}-b"
     first = lineage.build(2, {"tenants.yaml": [tenant(a), tenant(b)]})
+    plan = lineage.apply(first, "--dry-run")
+    assert f"create Bundle {lineage.name(2)}" in plan.stdout
+    assert lineage.kubectl.get("bundle", lineage.name(2)) is None
+    assert lineage.kubectl.items("configmaps", lineage.namespace, "outpost.dev/content=true") == []
     out = lineage.apply(first, "--output", "json")
     assert json.loads(out.stdout)["decision"] == "install"
     _reason(lineage, lineage.name(2), "Reconciled")

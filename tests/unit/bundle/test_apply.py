@@ -1,0 +1,130 @@
+"""`bundle apply` without a cluster: `apply_bundle` over an in-memory stand-in for the Kubernetes
+API (`FakeCluster`, the same five calls as `bundle.cluster.Cluster`). Aspects: the plan and the
+objects written; idempotent re-import; rollback refused before anything is written; a permit
+allows it; bundles with images refused unless --skip-images; CLI error for bad credentials."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import cli
+from bundle.cluster import ApplyRequest, Cluster, apply_bundle
+from bundle.errors import BundleError, RollbackError
+from bundle.lineage import APPLIED_AT, format_applied
+from bundle.rollback import DowngradePermit, sign_permit
+from tests.unit.bundle.factory import NOW, build_bundle, vendor
+
+
+class FakeCluster:
+    def __init__(self, bundles: list[dict[str, Any]] | None = None) -> None:
+        self.bundle_objects = list(bundles or [])
+        self.configmaps: dict[str, dict[str, Any]] = {}
+        self.namespaces: set[str] = set()
+
+    def bundles(self) -> list[dict[str, Any]]:
+        return list(self.bundle_objects)
+
+    def stored(self, namespace: str) -> set[str]:
+        return {n for n, cm in self.configmaps.items() if cm["metadata"]["namespace"] == namespace}
+
+    def ensure_namespace(self, namespace: str) -> None:
+        self.namespaces.add(namespace)
+
+    def store(self, body: dict[str, Any]) -> None:
+        self.configmaps.setdefault(body["metadata"]["name"], body)
+
+    def create_bundle(self, body: dict[str, Any]) -> None:
+        self.bundle_objects.append(body)
+
+    @property
+    def writes(self) -> int:
+        return len(self.configmaps) + len(self.bundle_objects) + len(self.namespaces)
+
+
+def _apply(path: Path, fake: FakeCluster, trust: bytes, **kw: Any) -> Any:
+    request = ApplyRequest(path, trust, "outpost-system", **kw)
+    return apply_bundle(request, cast(Cluster, fake), NOW)
+
+
+def test_apply_stores_content_by_digest_then_creates_the_bundle(tmp_path: Path) -> None:
+    v, fake = vendor(), FakeCluster()
+    path = build_bundle(tmp_path, v, images=False)
+    plan = _apply(path, fake, v.trust_root())
+    assert plan.decision == "install"
+    assert fake.namespaces == {"outpost-system"}
+    (body,) = fake.bundle_objects
+    assert body["metadata"]["name"] == "acme-platform-stable-7"
+    assert {c["path"] for c in body["spec"]["content"]} == {
+        "crds/widgets.acme.dev.yaml", "resources/10-widget.yaml", "resources/5-first.yaml",
+        "charts/demo-1.2.3.tgz",
+    }  # fmt: skip
+    for item in body["spec"]["content"]:
+        cm = fake.configmaps[item["configMapRef"]["name"]]
+        assert cm["immutable"] is True
+        assert cm["metadata"]["labels"] == {"outpost.dev/content": "true"}
+        assert len(base64.b64decode(cm["binaryData"]["content"])) == item["size"]
+    again = _apply(path, fake, v.trust_root())
+    assert again.noop
+    assert len(fake.bundle_objects) == 1
+
+
+def test_dry_run_plans_and_writes_nothing(tmp_path: Path) -> None:
+    v, fake = vendor(), FakeCluster()
+    plan = _apply(build_bundle(tmp_path, v, images=False), fake, v.trust_root(), dry_run=True)
+    assert len(plan.store) == 4
+    assert "create Bundle acme-platform-stable-7" in plan.text()
+    assert fake.writes == 0
+
+
+def _applied(seq: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"acme-platform-stable-{seq}", "creationTimestamp": "2026-11-01",
+                     "annotations": {APPLIED_AT: format_applied(NOW)}},
+        "spec": {"product": "acme-platform", "channel": "stable", "sequence": seq,
+                 "manifestDigest": "sha256:" + "0" * 64},
+    }  # fmt: skip
+
+
+def test_a_rollback_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    v, fake = vendor(), FakeCluster([_applied(9)])
+    with pytest.raises(RollbackError, match="lower than the applied 9"):
+        _apply(build_bundle(tmp_path, v, images=False), fake, v.trust_root())
+    assert fake.writes == 1  # only the Bundle that was already there
+
+
+def test_a_signed_permit_allows_the_downgrade(tmp_path: Path) -> None:
+    v, fake = vendor(), FakeCluster([_applied(9)])
+    permit = DowngradePermit("acme-platform", "stable", 7, "2.14.0", NOW + timedelta(days=1))
+    envelope = sign_permit(permit, v.bundle_keys[:1]).to_json()
+    plan = _apply(build_bundle(tmp_path, v, images=False), fake, v.trust_root(), permit=envelope)
+    assert plan.decision == "downgrade"
+    assert fake.bundle_objects[-1]["spec"]["downgradePermit"] == envelope.decode()
+
+
+def test_a_bundle_with_images_is_refused_unless_they_are_skipped(tmp_path: Path) -> None:
+    v, fake = vendor(), FakeCluster()
+    path = build_bundle(tmp_path, v, images=True)
+    with pytest.raises(BundleError, match="outpost airgap import"):
+        _apply(path, fake, v.trust_root())
+    assert fake.writes == 0
+    plan = _apply(path, fake, v.trust_root(), skip_images=True)
+    assert "1 images were not pushed" in plan.notes[0]
+
+
+def test_the_cli_reports_unusable_credentials(tmp_path: Path) -> None:
+    v = vendor()
+    path = build_bundle(tmp_path, v, images=False)
+    trust = tmp_path / "trust.json"
+    trust.write_bytes(v.trust_root())
+    missing = tmp_path / "no-such-kubeconfig"
+    args = ["bundle", "apply", str(path), "--trust", str(trust), "--kubeconfig", str(missing)]
+    result = CliRunner().invoke(cli, args)
+    assert isinstance(result.exception, BundleError)
+    assert result.exception.exit_code == 2
+    assert "cannot load Kubernetes credentials" in str(result.exception)
