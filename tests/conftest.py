@@ -69,13 +69,17 @@ def cluster_bins() -> build.BinDir:
 def cluster(
     cluster_bins: build.BinDir, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    state_dir = tmp_path_factory.mktemp("control-plane")
+    """The session's control plane. `OUTPOST_TEST_STATE_DIR=<dir>` reuses (or starts and leaves
+    running) the one of that state directory, for fast iteration with `outpost dev up`."""
     console = Console(stderr=True)
+    existing = os.environ.get("OUTPOST_TEST_STATE_DIR")
+    state_dir = Path(existing) if existing else tmp_path_factory.mktemp("control-plane")
     state = control_plane.up(state_dir, console)
     try:
         yield Cluster(state.kubeconfig, state.server, Path(state.bin_dir), state_dir)
     finally:
-        control_plane.down(state_dir, console)
+        if not existing:
+            control_plane.down(state_dir, console)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ starts one.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,16 +14,6 @@ import pytest
 
 from tests.cluster.agent.agentkit import CRDS, Agents, Kubectl
 from tests.conftest import Cluster
-
-if os.environ.get("OUTPOST_TEST_STATE_DIR"):
-
-    @pytest.fixture(scope="session")
-    def cluster() -> Cluster:
-        from devcluster.cluster import require
-
-        state_dir = Path(os.environ["OUTPOST_TEST_STATE_DIR"])
-        state = require(state_dir)
-        return Cluster(state.kubeconfig, state.server, Path(state.bin_dir), state_dir)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ definition); CRDs are installed once; every Bundle a test creates is deleted aft
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,16 +16,6 @@ from tests.cluster.agent.agentkit import CRDS, Kubectl, unique
 from tests.cluster.airgap.kit import SampleKeys, Site, make_keys
 from tests.conftest import Cluster
 from tests.registry.conftest import registry, skopeo, tls_registry  # noqa: F401 - fixtures
-
-if os.environ.get("OUTPOST_TEST_STATE_DIR"):
-
-    @pytest.fixture(scope="session")
-    def cluster() -> Cluster:
-        from devcluster.cluster import require
-
-        state_dir = Path(os.environ["OUTPOST_TEST_STATE_DIR"])
-        state = require(state_dir)
-        return Cluster(state.kubeconfig, state.server, Path(state.bin_dir), state_dir)
 
 
 @pytest.fixture(scope="session")
