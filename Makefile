@@ -38,7 +38,7 @@ demo: install binaries
 	$(BIN)/python -m examples.demo
 
 demo-down: install
-	$(BIN)/outpost dev down
+	$(BIN)/python -m examples.demo down
 
 sample-bundle: install
 	$(BIN)/python -m bundle.sample out/sample

@@ -68,7 +68,8 @@ class Triggers:
             self.known[kind].discard(name)
         else:
             self.known[kind].add(name)
-        self.enqueue(key(kind, name), 0.0)
+        if event_type == "DELETED" or not self._ours(body):
+            self.enqueue(key(kind, name), 0.0)
         if kind == "Application":
             self._application(name, event_type, body)
         elif kind == "Tenant":
@@ -108,9 +109,7 @@ class Triggers:
 
     def child(self, event_type: str | None, body: dict[str, Any]) -> None:
         self.on_watch()
-        meta = body.get("metadata") or {}
-        ref = (body.get("kind", ""), meta.get("namespace", ""), meta.get("name", ""))
-        if event_type != "DELETED" and self.written.get(ref) == meta.get("resourceVersion"):
+        if event_type != "DELETED" and self._ours(body):
             return  # our own write coming back
         owner = owner_key(body, self.releases)
         if owner:
@@ -133,6 +132,14 @@ class Triggers:
     @property
     def watch_broken(self) -> bool:
         return any(count >= 2 for count in self.misses.values())
+
+    def _ours(self, body: dict[str, Any]) -> bool:
+        """Whether this is the very version our last write produced (nothing new to see)."""
+        meta = body.get("metadata") or {}
+        ref = (body.get("kind", ""), meta.get("namespace", ""), meta.get("name", ""))
+        return (
+            bool(meta.get("resourceVersion")) and self.written.get(ref) == meta["resourceVersion"]
+        )
 
     def wrote(self, obj: dict[str, Any]) -> None:
         """Remember the resourceVersion our write produced (see `child`)."""

@@ -36,7 +36,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(name: str, argv: list[str], log_dir: Path) -> Proc:
+def start(name: str, argv: list[str], log_dir: Path, env: dict[str, str] | None = None) -> Proc:
     log = log_dir / f"{name}.log"
     with log.open("ab") as out:
         child = subprocess.Popen(
@@ -46,6 +46,7 @@ def start(name: str, argv: list[str], log_dir: Path) -> Proc:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            env=env,
         )
     proc = Proc(name, child.pid, argv[0], str(log))
     _await_exec(proc, child)

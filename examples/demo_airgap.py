@@ -1,12 +1,10 @@
-"""Demo step: an air-gapped import into a private registry, then Pods pulling from it by digest.
+"""Demo steps: an air-gapped import into a private registry, then Pods pulling from it by digest.
 
-`run(console, env, workdir)` starts a local docker-registry on 127.0.0.1 (left running so you can
-look around; its PID is printed), builds the sample bundle with synthetic multi-arch images for
-the sample apps, imports it with `outpost airgap import … --insecure-http` (loopback only), and
-waits until the webapp Pods reference `<registry>/…@sha256:…`. It expects the agent to be
-running already with `OUTPOST_TRUST_ROOT=<sample_dir>/trust-root.json` (the sample's throwaway
-trust root; `sample_dir` defaults to `workdir/sample`) and `env` to hold KUBECONFIG and a PATH
-with kubectl.
+`prepare` is the vendor's side: synthetic multi-arch images and a signed sample bundle (throwaway
+trust root `sample/trust-root.json`). `import_and_show` is the customer's: a local docker-registry
+on 127.0.0.1 (left running; `make demo-down` stops it), `outpost airgap import … --insecure-http`
+(loopback only) as a dry run, for real and again (0 bytes), then the webapp Pods, which must
+reference `<registry>/…@sha256:…`. The agent must already run with that trust root.
 """
 
 from __future__ import annotations
@@ -15,12 +13,14 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
-from airgap.localregistry import RegistryServer
+from airgap.localregistry import RegistryServer, registry_binary
 from airgap.synthetic import ImageSpec, write_layout
+from devcluster.processes import Proc
 
 OUTPOST = str(Path(sys.executable).parent / "outpost")
 IMAGES = (
@@ -30,26 +30,33 @@ IMAGES = (
 WAIT_SECONDS = 180.0
 
 
-def run(
-    console: Console,
-    env: dict[str, str],
-    workdir: Path,
-    *,
-    sample_dir: Path | None = None,
-    sequence: int = 2,
-    namespace: str = "outpost-system",
-) -> None:
-    """Registry up, sample bundle with images built, imported, webapp Pods checked."""
-    sample_dir = sample_dir or workdir / "sample"
-    registry = RegistryServer(workdir / "registry")
-    registry.start()
-    console.print(f"docker-registry on http://{registry.netloc} (pid {_pid(registry)})")
+@dataclass(frozen=True)
+class Sample:
+    bundle: Path
+    trust: Path
+
+
+def prepare(console: Console, env: dict[str, str], workdir: Path, sequence: int = 1) -> Sample:
+    """The vendor's side: synthetic multi-arch images and a signed sample bundle carrying them."""
     oci = workdir / "oci"
     write_layout(oci, IMAGES, seed=1)
-    bundle, trust = _sample(console, env, sample_dir, oci, sequence)
+    bundle, trust = _sample(console, env, workdir / "sample", oci, sequence)
+    return Sample(bundle, trust)
+
+
+def import_and_show(
+    console: Console, env: dict[str, str], workdir: Path, sample: Sample, *, namespace: str
+) -> None:
+    """Registry up, the bundle imported (dry run, real, again), webapp Pods checked."""
+    registry = RegistryServer(workdir / "registry")
+    registry.start()
+    remember(
+        workdir, Proc("docker-registry", _pid(registry), registry_binary() or "", str(registry.log))
+    )
+    console.print(f"docker-registry on http://{registry.netloc} (pid {_pid(registry)})")
     target = f"{registry.netloc}/mirror"
-    argv = [OUTPOST, "airgap", "import", str(bundle), "--trust", str(trust), "--registry", target,
-            "--insecure-http", "--namespace", namespace]  # fmt: skip
+    argv = [OUTPOST, "airgap", "import", str(sample.bundle), "--trust", str(sample.trust),
+            "--registry", target, "--insecure-http", "--namespace", namespace]  # fmt: skip
     _show(console, env, *argv, "--dry-run")
     _show(console, env, *argv)
     console.print("second import (idempotent: 0 bytes, nothing new):")
@@ -58,6 +65,14 @@ def run(
     console.print(f"webapp Pods in namespace 'web' pull from {target}:")
     for image in images:
         console.print(f"  {image}")
+
+
+def remember(workdir: Path, proc: Proc) -> None:
+    """Record a background process so `make demo-down` stops it."""
+    record = workdir / "demo-procs.json"
+    procs = json.loads(record.read_text()) if record.exists() else []
+    procs.append(proc.__dict__)
+    record.write_text(json.dumps(procs))
 
 
 def _pid(registry: RegistryServer) -> int:

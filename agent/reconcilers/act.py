@@ -47,7 +47,9 @@ async def ensure_finalizer(ctx: Context, obj: KubeObject) -> KubeObject:
     meta = obj["metadata"]
     if meta.get("deletionTimestamp") or api.FINALIZER in (meta.get("finalizers") or ()):
         return obj
-    return await ctx.kube.add_finalizer(obj, api.FINALIZER)
+    updated = await ctx.kube.add_finalizer(obj, api.FINALIZER)
+    ctx.triggers.wrote(updated)
+    return updated
 
 
 async def report(ctx: Context, obj: KubeObject, decision: Decision) -> None:
@@ -64,7 +66,7 @@ async def report(ctx: Context, obj: KubeObject, decision: Decision) -> None:
             "status": {**live, **decision.status},
         }
         try:
-            await ctx.kube.apply_status(body)
+            ctx.triggers.wrote(await ctx.kube.apply_status(body))
         except KubeError as exc:
             if exc.status != 404:  # deleted meanwhile: nothing left to report on
                 raise

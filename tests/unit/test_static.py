@@ -20,7 +20,7 @@ def run(*argv: str) -> subprocess.CompletedProcess[str]:
     "argv",
     [
         pytest.param(
-            ("ruff", "check", "agent", "bundle", "airgap", "devcluster", "tests", "bench"),
+            ("ruff", "check", "agent", "bundle", "airgap", "devcluster", "tests", "bench", "examples"),
             id="ruff",
         ),
         pytest.param(("mypy",), id="mypy-strict"),
