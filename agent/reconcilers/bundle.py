@@ -44,6 +44,7 @@ SUPERSEDED = "Superseded"
 POLICY = "verified at every reconcile"
 CRD_API = "apiextensions.k8s.io/v1"
 CRD_WAIT_SECONDS = 30.0
+CRD_RETRY_SECONDS = 5.0
 CONTENT_PREFIX = "outpost-content-"
 
 
@@ -63,15 +64,15 @@ async def reconcile(ctx: Context, name: str) -> float | None:
     newer = superseded_by(me, lineage_)
     if newer is not None:
         return await _superseded(ctx, bundle, checked, newer.name, now)
-    previous = None
-    if me.applied_at is None:
-        previous = in_force(lineage_, exclude=name)
-        try:
-            _admit(checked, bundle, previous, now)
-        except VerificationError as exc:
-            return await refuse(ctx, bundle, api.Reason.ROLLBACK_REFUSED, str(exc))
+    if me.applied_at is not None:
+        return await _apply(ctx, bundle, checked, (), first=False)
+    previous = in_force(lineage_, exclude=name)
+    try:
+        _admit(checked, bundle, previous, now)
+    except VerificationError as exc:
+        return await refuse(ctx, bundle, api.Reason.ROLLBACK_REFUSED, str(exc))
     dropped = _applied_refs(family[previous.name]) if previous else ()
-    return await _apply(ctx, bundle, checked, dropped, me.applied_at is None)
+    return await _apply(ctx, bundle, checked, dropped, first=True)
 
 
 async def _bundles(ctx: Context) -> list[KubeObject]:
@@ -125,40 +126,52 @@ def _applied_refs(bundle: KubeObject) -> tuple[ObjectRef, ...]:
 async def _apply(
     ctx: Context, bundle: KubeObject, checked: Checked, dropped: Sequence[ObjectRef], first: bool
 ) -> float | None:
-    now = ctx.now()
+    """CRDs, then resources, then prune; `first` marks the Bundle as the one now in force."""
     try:
         crds, groups = await _load(ctx, bundle, checked)
     except VerificationError as exc:
         return await refuse(ctx, bundle, api.Reason.VERIFICATION_FAILED, str(exc))
     except ValueError as exc:
         return await refuse(ctx, bundle, api.Reason.MANIFEST_INVALID, str(exc))
-    desired = [obj for group in groups for obj in group]
     try:
         if not await _install_crds(ctx, crds):
-            return 5.0  # CRDs not Established yet: the resources would be refused
-        live = await _live(ctx, desired, checked.manifest.product)
-        changed = [out_of_sync(group, live) for group in groups]
-        for group in changed:
-            await apply_all(ctx, group)
-        wanted = {ref_of(o) for o in desired}
-        prune = [r for r in dropped if r not in wanted and not _is_content(r)]
-        await prune_all(ctx, prune)
+            return CRD_RETRY_SECONDS  # the resources would be refused until they are Established
+        live = await _write(ctx, bundle, groups, dropped, checked.manifest.product)
     except KubeError as exc:
         return await report_failure(ctx, bundle, exc)
-    if prune:
-        shown = ", ".join(str(r) for r in prune[:5]) + (" …" if len(prune) > 5 else "")
-        notice = Notice("Normal", "Pruned", f"Deleted {len(prune)} objects dropped: {shown}")
-        await emit(ctx.kube, bundle, [notice], now)
+    wanted = {ref_of(obj) for group in groups for obj in group}
     # Applied objects count as done (the API server accepted them); ones that failed since hold
     # the bundle back until they recover.
     pending = [str(ref) for ref, obj in live.items() if ref in wanted and _not_ready(obj)]
-    obs = BundleObservation(
-        bundle, _evidence(bundle, checked, now), tuple(sorted(wanted)), tuple(pending)
-    )
+    now = ctx.now()
+    evidence = _evidence(bundle, checked, now)
+    obs = BundleObservation(bundle, evidence, tuple(sorted(wanted)), tuple(pending))
     again = await act(ctx, bundle, decide_bundle(obs, now))
     if first:
         await _mark_applied(ctx, bundle, now)
     return again
+
+
+async def _write(
+    ctx: Context,
+    bundle: KubeObject,
+    groups: Sequence[Sequence[Obj]],
+    dropped: Sequence[ObjectRef],
+    product: str,
+) -> dict[ObjectRef, Obj]:
+    """Apply what is out of sync, group by group in manifest order, then prune what the previous
+    bundle had and this one dropped. Returns the live objects as they were before."""
+    live = await _live(ctx, [obj for group in groups for obj in group], product)
+    for group in groups:
+        await apply_all(ctx, out_of_sync(list(group), live))
+    wanted = {ref_of(obj) for group in groups for obj in group}
+    prune = [r for r in dropped if r not in wanted and not _is_content(r)]
+    await prune_all(ctx, prune)
+    if prune:
+        shown = ", ".join(str(r) for r in prune[:5]) + (" …" if len(prune) > 5 else "")
+        notice = Notice("Normal", "Pruned", f"Deleted {len(prune)} objects dropped: {shown}")
+        await emit(ctx.kube, bundle, [notice], ctx.now())
+    return live
 
 
 async def _load(

@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+PATHS = ("agent", "bundle", "airgap", "devcluster", "tests", "bench", "examples")
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -20,7 +21,7 @@ def run(*argv: str) -> subprocess.CompletedProcess[str]:
     "argv",
     [
         pytest.param(
-            ("ruff", "check", "agent", "bundle", "airgap", "devcluster", "tests", "bench", "examples"),
+            ("ruff", "check", *PATHS),
             id="ruff",
         ),
         pytest.param(("mypy",), id="mypy-strict"),
