@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import api
-from agent.errors import AgentError
+from agent.errors import AgentError, KubeError
 from agent.reconcilers import KubeApi, KubeObject
 from agent.settings import AgentSettings
 from bundle.errors import BundleError, VerificationError
@@ -120,7 +120,15 @@ async def read_content(kube: KubeApi, bundle: KubeObject, manifest: Manifest, pa
 
 async def _configmap_bytes(kube: KubeApi, ref: Mapping[str, str], path: str) -> bytes:
     where = f"ConfigMap {ref.get('namespace')}/{ref.get('name')}"
-    cm = await kube.get("v1", "ConfigMap", str(ref.get("name")), str(ref.get("namespace")))
+    try:
+        cm = await kube.get("v1", "ConfigMap", str(ref.get("name")), str(ref.get("namespace")))
+    except KubeError as exc:
+        if exc.status != 403:
+            raise  # transient: the visit is retried
+        raise ContentError(
+            f"content check failed: the agent may not read {where}; bundle content belongs in"
+            " the agent's namespace (`outpost bundle apply --namespace`)"
+        ) from exc
     if cm is None:
         raise ContentError(f"content check failed: '{path}' is missing: {where} does not exist")
     key = str(ref.get("key"))

@@ -209,6 +209,7 @@ async def run(args: argparse.Namespace, kubeconfig: Path, work: Path) -> dict[st
     await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": lease_ns}})
     agent = AgentProc(kubeconfig, lease_ns, args.concurrency, work / "agent.log")
     await asyncio.sleep(3)
+    start_rss = agent.rss("VmRSS")
     specs = [tenant(f"agent-{RUN}-{i}") for i in range(args.n)]
     specs += [application(f"agent-app-{RUN}-{i}", f"agent-{RUN}-{i}") for i in range(args.n)]
     started = time.monotonic()
@@ -240,6 +241,7 @@ async def run(args: argparse.Namespace, kubeconfig: Path, work: Path) -> dict[st
         "bound_seconds": round(bound, 2),
         "agent_seconds": round(total, 2),
         "ratio": round(total / bound, 2),
+        "agent_start_rss_mib": round(start_rss, 1),
         "agent_peak_rss_mib": round(peak, 1),
         "agent_idle_rss_mib": round(idle, 1),
         "requests_per_tenant": round(requests / args.n, 1),

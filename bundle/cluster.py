@@ -17,6 +17,7 @@ ignored by the agent until a Bundle points at them, and reused by the next attem
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -48,6 +49,7 @@ from bundle.verify import Verified, read_head, verify_bundle
 GROUP, VERSION, PLURAL = "outpost.dev", "v1alpha1", "bundles"
 WORKERS = 8
 ALREADY = "already-imported"
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,22 @@ class Cluster:
         return list(found.get("items", []))
 
     def stored(self, namespace: str) -> set[str]:
-        items: list[Any] = []
+        """Names of the content ConfigMaps there; metadata only, never their (large) data."""
+        raw: Any = None
         with self._call(f"list content ConfigMaps in '{namespace}'", ok=(404,)):
-            listed = self.core.list_namespaced_config_map(
-                namespace, label_selector=f"{CONTENT_LABEL}=true"
+            raw = self.core.list_namespaced_config_map(
+                namespace,
+                label_selector=f"{CONTENT_LABEL}=true",
+                _preload_content=False,
+                _headers={"Accept": METADATA_ONLY},
             )
-            items = listed.items
-        return {str(cm.metadata.name) for cm in items if cm.metadata is not None}
+        if raw is None:
+            return set()
+        try:
+            items = json.loads(raw.data).get("items") or []
+        except ValueError as exc:
+            raise BundleError(f"cannot read the ConfigMap list of '{namespace}': {exc}") from exc
+        return {str(item["metadata"]["name"]) for item in items}
 
     def ensure_namespace(self, namespace: str) -> None:
         body: Any = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
@@ -117,6 +128,9 @@ class Cluster:
     def create_bundle(self, body: dict[str, Any]) -> None:
         with self._call(f"create Bundle '{body['metadata']['name']}'"):
             self.custom.create_cluster_custom_object(GROUP, VERSION, PLURAL, body)
+
+
+Progress = Callable[[int], None] | None
 
 
 class AlreadyImported(Exception):
@@ -135,15 +149,15 @@ class Admission:
     def __call__(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
         m = candidate.manifest
         check_fits(m, self.head.chain, self.head.manifest, self.request.permit)
+        self.decision = self._rollback(candidate, keyring)
+        if self.decision == ALREADY:
+            raise AlreadyImported(bundle_name(m.product, m.channel, m.sequence))
         if m.images and not self.request.skip_images:
             raise BundleError(
                 f"the bundle carries {len(m.images)} images and `bundle apply` stores no images;"
                 " use `outpost airgap import --registry …` to push them, or pass --skip-images"
                 " if they are already in your registry"
             )
-        self.decision = self._rollback(candidate, keyring)
-        if self.decision == ALREADY:
-            raise AlreadyImported(bundle_name(m.product, m.channel, m.sequence))
 
     def _rollback(self, candidate: VerifiedManifest, keyring: Keyring) -> str:
         m = candidate.manifest
@@ -191,9 +205,6 @@ def apply_bundle(
         return plan
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-Progress = Callable[[int], None] | None
 
 
 def _plan(verified: Verified, decision: str, cluster: Cluster, req: ApplyRequest) -> Plan:

@@ -54,7 +54,10 @@ def run(*argv: str, env: dict[str, str] | None = None, show: bool = True) -> str
 
 
 def background(name: str, argv: list[str], work: Path, env: dict[str, str]) -> processes.Proc:
-    """Start a long-running helper process and record it for `demo down`."""
+    """Start a long-running helper process and record it for `demo down`.
+
+    Python commands run as `python <script>`: `down` recognises a process by its argv[0].
+    """
     proc = processes.start(name, argv, work, env=env)
     demo_airgap.remember(work, proc)
     console.print(f"[dim]{name} running (pid {proc.pid}, log {proc.log})[/]")
@@ -68,8 +71,9 @@ def start_hub(work: Path, env: dict[str, str]) -> tuple[str, str, str]:
     public_b64 = public.split("public key:")[1].split()[0]
     db = f"sqlite:///{work / 'hub.db'}"
     port = processes.free_port()
-    background("hub", [OUTPOST, "hub", "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
-                       "--hub-key", str(key)], work, env)  # fmt: skip
+    argv = [sys.executable, OUTPOST, "hub", "serve", "--db", db, "--listen",
+            f"127.0.0.1:{port}", "--hub-key", str(key)]  # fmt: skip
+    background("hub", argv, work, env)
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/healthz")
     token = json.loads(run(OUTPOST, "hub", "token", "create", "--db", db, "--output", "json",
@@ -89,8 +93,7 @@ def install_chart(env: dict[str, str], trust: Path, hub_url: str, hub_key: str) 
 
 def service_account_kubeconfig(env: dict[str, str], work: Path) -> tuple[Path, str]:
     """A kubeconfig holding a TokenRequest token of the chart's ServiceAccount."""
-    sa = run("kubectl", "-n", NAMESPACE, "get", "serviceaccount", "-o",
-             "jsonpath={.items[0].metadata.name}", env=env, show=False).strip()  # fmt: skip
+    sa = RELEASE  # the chart names its ServiceAccount after the release
     token = run("kubectl", "-n", NAMESPACE, "create", "token", sa, "--duration", "24h",
                 env=env, show=False).strip()  # fmt: skip
     admin = json.loads(run("kubectl", "config", "view", "--raw", "-o", "json", env=env,
@@ -116,15 +119,15 @@ def start_agent(env: dict[str, str], work: Path, trust: Path, hub: tuple[str, st
         "OUTPOST_HUB_KEYS": hub[1],
         "OUTPOST_HUB_ENROLLMENT_TOKEN": hub[2],
     }
-    argv = [OUTPOST, "agent", "run", "--kubeconfig", str(kubeconfig), "--namespace", NAMESPACE,
-            "--metrics-port", "0"]  # fmt: skip
+    argv = [sys.executable, OUTPOST, "agent", "run", "--kubeconfig", str(kubeconfig),
+            "--namespace", NAMESPACE, "--metrics-port", "0"]  # fmt: skip
     background("agent", argv, work, agent_env)
 
 
 def wait_ready(env: dict[str, str]) -> None:
     for kind in ("bundles", "tenants", "applications"):
         run("kubectl", "wait", "--for=condition=Ready", kind, "--all", "--timeout=240s", env=env)
-    run("kubectl", "get", "outpost", env=env)
+    run("kubectl", "get", "dataplanes,tenants,applications,bundles", env=env)
 
 
 def show_report(hub_url: str) -> None:

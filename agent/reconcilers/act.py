@@ -20,6 +20,7 @@ from agent.objects import Obj, ObjectRef
 from agent.reconcilers import Context, KubeObject
 
 log = logging.getLogger(__name__)
+AFTER_APPLY = 1.0
 PERMANENT_HTTP = frozenset({400, 403, 404, 422})
 """Refusals that retrying cannot fix until someone changes the spec or RBAC."""
 
@@ -101,6 +102,9 @@ async def act(ctx: Context, obj: KubeObject, decision: Decision) -> float | None
     if decision.release_finalizer:
         await finish_deletion(ctx, obj)
         return None
+    if decision.apply and decision.requeue_after is not None:
+        # We just changed things: look at their health soon, not after the core's default wait.
+        return min(decision.requeue_after, AFTER_APPLY)
     return decision.requeue_after
 
 

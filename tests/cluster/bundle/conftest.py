@@ -3,7 +3,6 @@ vendor's keyring, and a `Lineage` (one unique product per test) cleaned up after
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +16,6 @@ from tests.conftest import Cluster
 from tests.unit.bundle.factory import vendor
 
 __all__ = ["agents", "kubectl"]
-
-if os.environ.get("OUTPOST_TEST_STATE_DIR"):
-    from tests.cluster.agent.conftest import cluster
-
-    __all__ += ["cluster"]
 
 
 @pytest.fixture
