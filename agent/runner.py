@@ -28,6 +28,8 @@ from agent.metrics import Metrics, build_app, serve
 from agent.queue import WorkQueue
 from agent.reconcilers import Context, reconcile
 from agent.settings import AgentSettings
+from agent.sync import config as sync_config
+from agent.sync.service import run_sync
 from agent.triggers import OWNED_KINDS, Triggers
 
 log = logging.getLogger(__name__)
@@ -59,8 +61,8 @@ class Controller:
             self.metrics.record(kind, "error", time.monotonic() - started)
             raise
         self.metrics.record(kind, "requeue" if again else "success", time.monotonic() - started)
-        if kind == "DataPlane":  # it just parsed every Tenant and Application
-            release_free_memory()
+        if kind == "DataPlane" or (self.queue.busy <= 1 and not len(self.queue)):
+            release_free_memory()  # after big LIST responses, or when the queue runs dry
         return again
 
     async def lead(self, elector: LeaderElector) -> None:
@@ -68,13 +70,20 @@ class Controller:
         while True:
             await elector.leading.wait()
             work: asyncio.Future[object] = asyncio.ensure_future(
-                asyncio.gather(self.queue.run(), self._resync())
+                asyncio.gather(self.queue.run(), self._resync(), self._sync())
             )
             lost: asyncio.Future[object] = asyncio.ensure_future(elector.lost.wait())
             await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
             work.cancel()
             lost.cancel()
             await asyncio.gather(work, return_exceptions=True)
+
+    async def _sync(self) -> None:
+        """Signed status to the hub, on the leader only (`seq` must not fork between replicas)."""
+        env = dict(self.settings.hub_env)
+        token = env.get("OUTPOST_HUB_ENROLLMENT_TOKEN") or None
+        config = sync_config.from_env(env)
+        await run_sync(config, token, self.settings.kubeconfig, self.settings.namespace)
 
     async def _resync(self) -> None:
         while True:

@@ -45,6 +45,8 @@ ENV_NAMES = {
     "OUTPOST_RENEW_SECONDS": "renew_seconds",
     "OUTPOST_IDENTITY": "identity",
     "OUTPOST_TRUST_ROOT": "trust_root",
+    "OUTPOST_TENANT_CLUSTERROLE": "tenant_cluster_role",
+    "OUTPOST_SERVICE_ACCOUNT": "service_account",
 }
 
 
@@ -74,6 +76,12 @@ class AgentSettings:
     """Trust-root keyring file that Bundles are verified against (chart value `trustRoot`)."""
     helm_env: tuple[tuple[str, str], ...] = ()
     api_server: str = ""
+    hub_env: tuple[tuple[str, str], ...] = ()
+    """The OUTPOST_HUB_* variables, for `agent.sync.config.from_env` (sync is off without them)."""
+    tenant_cluster_role: str = ""
+    """ClusterRole the agent binds itself to inside each namespace it manages (chart-provided)."""
+    service_account: str = ""
+    """`namespace/name` of the agent's ServiceAccount; with the role above, enables bootstrap."""
 
 
 def from_env(
@@ -117,12 +125,16 @@ def _complete(settings: AgentSettings, env: Mapping[str, str], fallback: str) ->
     host = settings.metrics_host or ("0.0.0.0" if in_cluster else "127.0.0.1")
     identity = settings.identity or env.get("POD_NAME") or fallback or "outpost-agent"
     helm_env = tuple(sorted(helm_environment(env, settings.kubeconfig).items()))
+    hub_env = tuple(
+        sorted((k, v) for k, v in env.items() if k.startswith(("OUTPOST_HUB_", "OUTPOST_REPORT_")))
+    )
     settings = replace(
         settings,
         in_cluster=in_cluster,
         metrics_host=host,
         identity=identity,
         helm_env=helm_env,
+        hub_env=hub_env,
         api_server=_service_url(env) if in_cluster else "",
     )
     _validate(settings)

@@ -18,6 +18,7 @@ from agent.errors import ConflictError, KubeError
 from agent.events import Notice, emit
 from agent.objects import Obj, ObjectRef
 from agent.reconcilers import Context, KubeObject
+from agent.reconcilers.bootstrap import bootstrap_namespaces
 
 log = logging.getLogger(__name__)
 AFTER_APPLY = 1.0
@@ -29,6 +30,7 @@ async def apply_all(ctx: Context, objects: Sequence[Obj]) -> None:
     """Server-side apply, Namespaces (and other cluster-scoped kinds) first."""
     first = [o for o in objects if not (o.get("metadata") or {}).get("namespace")]
     rest = [o for o in objects if (o.get("metadata") or {}).get("namespace")]
+    await bootstrap_namespaces(ctx, first)
     for batch in (first, rest):
         results = await asyncio.gather(*(ctx.kube.apply(obj) for obj in batch))
         for result in results:

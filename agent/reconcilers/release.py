@@ -18,7 +18,7 @@ from typing import Any
 from agent.applications import describe_revision, revision_of
 from agent.decide_app import HelmRelease
 from agent.decision import HelmAction
-from agent.errors import ChartRenderError, HelmError
+from agent.errors import ChartRenderError, HelmError, KubeError
 from agent.helm import PENDING, Chart
 from agent.objects import Obj, is_namespaced
 from agent.reconcilers import Context
@@ -36,9 +36,16 @@ async def read_release(
     ctx: Context, release: str, namespace: str
 ) -> tuple[HelmRelease | None, tuple[Obj, ...]]:
     """The latest release record and its objects (namespaced into the release namespace)."""
-    secrets = await ctx.kube.list_objects(
-        "v1", "Secret", namespace=namespace, labels=f"owner=helm,name={release}"
-    )
+    try:
+        secrets = await ctx.kube.list_objects(
+            "v1", "Secret", namespace=namespace, labels=f"owner=helm,name={release}"
+        )
+    except KubeError as exc:
+        # 403: the namespace is not bootstrapped yet (no agent RoleBinding), so no release of
+        # ours can be in it; 404: the namespace does not exist yet.
+        if exc.status not in (403, 404):
+            raise
+        secrets = []
     if not secrets:
         return None, ()
     latest = max(secrets, key=lambda s: int(s["metadata"]["labels"].get("version", "0")))
