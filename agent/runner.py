@@ -33,6 +33,7 @@ from agent.sync.service import run_sync
 from agent.triggers import OWNED_KINDS, Triggers
 
 log = logging.getLogger(__name__)
+SYNC_RESTART_SECONDS = 30.0
 
 
 class Controller:
@@ -74,16 +75,27 @@ class Controller:
             )
             lost: asyncio.Future[object] = asyncio.ensure_future(elector.lost.wait())
             await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
+            failed = work.done() and not work.cancelled() and work.exception()
             work.cancel()
             lost.cancel()
             await asyncio.gather(work, return_exceptions=True)
+            if failed:
+                # Never spin: say why the leader's work stopped, then start it again shortly.
+                log.error("the controllers stopped: %r; restarting them", failed)
+                await asyncio.sleep(SYNC_RESTART_SECONDS / 10)
 
     async def _sync(self) -> None:
         """Signed status to the hub, on the leader only (`seq` must not fork between replicas)."""
         env = dict(self.settings.hub_env)
         token = env.get("OUTPOST_HUB_ENROLLMENT_TOKEN") or None
         config = sync_config.from_env(env)
-        await run_sync(config, token, self.settings.kubeconfig, self.settings.namespace)
+        while True:
+            # A failing hub or a bad report must never take the controllers down with it.
+            try:
+                await run_sync(config, token, self.settings.kubeconfig, self.settings.namespace)
+            except Exception:
+                log.exception("status sync failed; restarting it in %.0f s", SYNC_RESTART_SECONDS)
+            await asyncio.sleep(SYNC_RESTART_SECONDS)
 
     async def _resync(self) -> None:
         while True:

@@ -85,6 +85,7 @@ def start_hub(work: Path, env: dict[str, str]) -> tuple[str, str, str]:
 def install_chart(env: dict[str, str], trust: Path, hub_url: str, hub_key: str) -> None:
     run("helm", "install", RELEASE, str(ROOT / "charts" / "outpost-agent"), "-n", NAMESPACE,
         "--create-namespace", "--wait", "--timeout", "180s",
+        "-f", str(ROOT / "examples" / "demo-values.yaml"),
         "--set-file", f"trust.rootKeyring={trust}",
         "--set", "hub.enabled=true", "--set", f"hub.url={hub_url}",
         "--set-json", f'hub.keys=["{hub_key}"]', env=env)  # fmt: skip
@@ -125,9 +126,16 @@ def start_agent(env: dict[str, str], work: Path, trust: Path, hub: tuple[str, st
 
 
 def wait_ready(env: dict[str, str]) -> None:
-    for kind in ("bundles", "tenants", "applications"):
-        run("kubectl", "wait", "--for=condition=Ready", kind, "--all", "--timeout=240s", env=env)
+    wait = ("kubectl", "wait", "--timeout=300s")
+    run(*wait, "--for=condition=Applied", "bundles", "--all", env=env)
+    run(*wait, "--for=condition=Ready", "tenants", "--all", env=env)
+    run(*wait, "--for=condition=Ready", "application/webapp", "application/report-api", env=env)
     run("kubectl", "get", "dataplanes,tenants,applications,bundles", env=env)
+    console.print(
+        "widget-operator deploys a Widget custom resource that publishes no status: Outpost "
+        "counts it as Unknown, not healthy, so that application (and the bundle's Ready) stay "
+        "False on purpose."
+    )
 
 
 def show_report(hub_url: str) -> None:

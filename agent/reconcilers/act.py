@@ -55,9 +55,11 @@ async def ensure_finalizer(ctx: Context, obj: KubeObject) -> KubeObject:
     return updated
 
 
-async def report(ctx: Context, obj: KubeObject, decision: Decision) -> None:
-    """Write the status (only when it changed), emit the Events, record readiness."""
+async def report(ctx: Context, obj: KubeObject, decision: Decision) -> KubeObject:
+    """Write the status (only when it changed), emit the Events, record readiness; returns the
+    object as it now is (its new resourceVersion matters to a finalizer removal next)."""
     kind, name = obj["kind"], obj["metadata"]["name"]
+    current = obj
     if decision.status is not None:
         # Merge semantics: a field the decision does not mention keeps its live value (a
         # server-side apply would drop it, e.g. lastAttemptedRevision on a later visit).
@@ -69,7 +71,8 @@ async def report(ctx: Context, obj: KubeObject, decision: Decision) -> None:
             "status": {**live, **decision.status},
         }
         try:
-            ctx.triggers.wrote(await ctx.kube.apply_status(body))
+            current = await ctx.kube.apply_status(body)
+            ctx.triggers.wrote(current)
         except KubeError as exc:
             if exc.status != 404:  # deleted meanwhile: nothing left to report on
                 raise
@@ -78,6 +81,7 @@ async def report(ctx: Context, obj: KubeObject, decision: Decision) -> None:
     ready = next((c.status for c in decision.conditions if c.type == api.ConditionType.READY), None)
     if ready is not None:
         ctx.metrics.set_ready(kind, name, ready)
+    return current
 
 
 async def finish_deletion(ctx: Context, obj: KubeObject) -> None:
@@ -100,9 +104,9 @@ async def act(ctx: Context, obj: KubeObject, decision: Decision) -> float | None
         return await report_failure(ctx, obj, exc)
     if decision.prune:
         await emit(ctx.kube, obj, [Notice("Normal", "Pruned", _pruned(decision.prune))], ctx.now())
-    await report(ctx, obj, decision)
+    current = await report(ctx, obj, decision)
     if decision.release_finalizer:
-        await finish_deletion(ctx, obj)
+        await finish_deletion(ctx, current)
         return None
     if decision.apply and decision.requeue_after is not None:
         # We just changed things: look at their health soon, not after the core's default wait.

@@ -22,7 +22,7 @@ from agent.applications import (
 from agent.conditions import Problem
 from agent.decide_app import ApplicationObservation, HelmRelease, decide_application
 from agent.decision import Decision, failure_status
-from agent.errors import ChartRenderError, HelmError, KubeError
+from agent.errors import AgentError, ChartRenderError, HelmError, KubeError
 from agent.events import Notice, emit
 from agent.objects import Obj, ObjectRef
 from agent.reconcilers import Context, KubeObject
@@ -163,6 +163,11 @@ async def _run_helm(ctx: Context, app: KubeObject, decision: Decision) -> Decisi
             f"revision (if any) stays. Fix `spec.helm`. helm said: {exc.stderr[-600:]}",
             action.revision,
         )
+    except KubeError:
+        raise  # the API server hiccupped while fetching the chart: retried with backoff
+    except AgentError as exc:
+        message = f"Chart '{action.chart}' cannot be used; nothing was changed: {exc}"
+        return _stall(ctx, app, api.Reason.SOURCE_INVALID, message, action.revision)
     return None
 
 

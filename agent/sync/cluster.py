@@ -171,20 +171,18 @@ class KubeGatherer:
         return {ns.metadata.name: ns.metadata.labels[TENANT_LABEL] for ns in found.items}
 
     def pod_requests(self) -> Iterator[PodRequests]:
-        tenants = self.tenant_namespaces()
-        token = None
-        while True:
-            page = self.core.list_pod_for_all_namespaces(
-                field_selector="status.phase!=Succeeded,status.phase!=Failed",
-                limit=PAGE_SIZE, _continue=token, _request_timeout=REQUEST_TIMEOUT,
-            )  # fmt: skip
-            for pod in page.items:
-                tenant = tenants.get(pod.metadata.namespace)
-                if tenant is not None:
-                    yield requests_of(tenant, pod)
-            token = page.metadata._continue
-            if not token:
-                return
+        # Per tenant namespace: the agent may read pods only where it manages a tenant.
+        for namespace, tenant in sorted(self.tenant_namespaces().items()):
+            token = None
+            while True:
+                page = self.core.list_namespaced_pod(
+                    namespace, field_selector="status.phase!=Succeeded,status.phase!=Failed",
+                    limit=PAGE_SIZE, _continue=token, _request_timeout=REQUEST_TIMEOUT,
+                )  # fmt: skip
+                yield from (requests_of(tenant, pod) for pod in page.items)
+                token = page.metadata._continue
+                if not token:
+                    break
 
 
 def requests_of(tenant: str, pod: Any) -> PodRequests:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -106,6 +107,18 @@ class Agents:
     tmp: Path
     started: list[Agent] = field(default_factory=list)
 
+    def chart_root(self) -> Path:
+        """The test's chart root: the tiny chart, plus one whose templates cannot render."""
+        root = self.tmp / "charts"
+        if not root.exists():
+            shutil.copytree(CHART_ROOT / "tiny-chart", root / "tiny-chart")
+            broken = root / "broken-chart"
+            shutil.copytree(CHART_ROOT / "tiny-chart", broken)
+            (broken / "templates" / "needs.yaml").write_text(
+                '{{ required "values.mustBeSet is required" .Values.mustBeSet }}\n'
+            )
+        return root
+
     def start(self, *extra: str, identity: str = "") -> Agent:
         identity = identity or unique("agent")
         port = free_port()
@@ -125,7 +138,7 @@ class Agents:
             "--helm",
             str(self.cluster.helm),
             "--chart-root",
-            str(CHART_ROOT),
+            str(self.chart_root()),
             "--resync",
             "20",
             "--write-qps",

@@ -112,7 +112,7 @@ def test_chart_that_does_not_render_stalls_and_installs_nothing(
     app = unique("norender")
     made.append(("application", app))
     broken = helm_app(app, owner, ns)
-    broken["spec"]["helm"]["chart"] = "no-such-chart"
+    broken["spec"]["helm"]["chart"] = "broken-chart"
     kubectl.apply(broken)
     wait_for(
         lambda: (

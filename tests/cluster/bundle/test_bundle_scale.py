@@ -31,12 +31,12 @@ def test_a_bundle_of_1000_objects_applies_and_prunes(lineage: Lineage, agent: Ag
     started = time.monotonic()
     lineage.apply(big)
     stored = time.monotonic()
-    wait_for(lambda: lineage.ready(lineage.name(1)).get("reason") == "Reconciled", 180,
+    wait_for(lambda: lineage.ready(lineage.name(1)).get("reason") == "Reconciled", 300,
              f"Bundle Ready ({lineage.ready(lineage.name(1))})", interval=1)  # fmt: skip
     applied = time.monotonic()
     assert _count(lineage) == OBJECTS
     lineage.apply(lineage.build(2, _files(lineage, OBJECTS - 100)))
-    wait_for(lambda: _count(lineage) == OBJECTS - 100, 180, "100 objects pruned", interval=1)
+    wait_for(lambda: _count(lineage) == OBJECTS - 100, 300, "100 objects pruned", interval=1)
     pruned = time.monotonic()
     print(f"\nbundle apply (verify + 200 ConfigMaps + Bundle): {stored - started:.1f}s;"
           f" agent applied {OBJECTS} objects: {applied - stored:.1f}s;"
