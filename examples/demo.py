@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTPOST = str(Path(sys.executable).parent / "outpost")
 NAMESPACE = "outpost-system"
 RELEASE = "outpost-agent"
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def step(title: str) -> None:
@@ -133,8 +133,8 @@ def wait_ready(env: dict[str, str]) -> None:
     run("kubectl", "get", "dataplanes,tenants,applications,bundles", env=env)
     console.print(
         "widget-operator deploys a Widget custom resource that publishes no status: Outpost "
-        "counts it as Unknown, not healthy, so that application (and the bundle's Ready) stay "
-        "False on purpose."
+        "counts it as Unknown, not healthy, so that application (and the DataPlane summary) "
+        "are not Ready, on purpose."
     )
 
 
@@ -189,7 +189,9 @@ def main() -> None:
     show_report(hub[0])
     step("Done")
     console.print(f"Fleet page:  {hub[0]}/")
-    console.print('Explore:     eval "$(.venv/bin/outpost dev env)"; kubectl get outpost')
+    console.print(
+        'Explore:     eval "$(.venv/bin/outpost dev env)"; kubectl get dataplanes,tenants,applications,bundles'
+    )
     console.print("Stop it all: make demo-down")
 
 
