@@ -189,9 +189,8 @@ def main() -> None:
     show_report(hub[0])
     step("Done")
     console.print(f"Fleet page:  {hub[0]}/")
-    console.print(
-        'Explore:     eval "$(.venv/bin/outpost dev env)"; kubectl get dataplanes,tenants,applications,bundles'
-    )
+    console.print('Explore:     eval "$(.venv/bin/outpost dev env)"')
+    console.print("             kubectl get dataplanes,tenants,applications,bundles")
     console.print("Stop it all: make demo-down")
 
 
