@@ -26,7 +26,8 @@ CONTENT_LABEL = "outpost.dev/content"
 CONTENT_KEY = "content"
 CONTENT_PREFIX = "outpost-content-"
 MAX_CONFIGMAP_FILE = 900 * 1024  # a ConfigMap holds 1 MiB; leave room for metadata
-MAX_ENVELOPE = 65536  # Bundle CRD: signedManifest, keyringChain items, downgradePermit
+MAX_MANIFEST_ENVELOPE = 524288  # Bundle CRD: signedManifest (about 1,900 content files)
+MAX_ENVELOPE = 65536  # Bundle CRD: keyringChain items, downgradePermit
 MAX_CHAIN = 16
 MAX_CONTENT = 1000
 
@@ -56,7 +57,7 @@ def check_fits(
         )
     count = len(needed(manifest))
     problems = [
-        (len(envelope) > MAX_ENVELOPE, f"the signed manifest is {len(envelope)} bytes"),
+        (len(envelope) > MAX_MANIFEST_ENVELOPE, f"the signed manifest is {len(envelope)} bytes"),
         (len(chain) > MAX_CHAIN, f"the keyring chain has {len(chain)} versions (> {MAX_CHAIN})"),
         (any(len(e) > MAX_ENVELOPE for e in chain), "a keyring envelope is too large"),
         (permit is not None and len(permit) > MAX_ENVELOPE, "the downgrade permit is too large"),
@@ -65,8 +66,9 @@ def check_fits(
     for bad, message in problems:
         if bad:
             raise BundleError(
-                f"the bundle does not fit a Bundle object: {message} (limits: {MAX_ENVELOPE}"
-                f" bytes per envelope, {MAX_CONTENT} files); ask the vendor to split the release"
+                f"the bundle does not fit a Bundle object: {message} (limits:"
+                f" {MAX_MANIFEST_ENVELOPE} bytes of signed manifest, {MAX_ENVELOPE} per other"
+                f" envelope, {MAX_CONTENT} files); ask the vendor to split the release"
                 " into fewer, larger resource files"
             )
 
