@@ -103,7 +103,7 @@ def test_files_too_large_for_a_configmap_are_refused_pointing_at_airgap_import()
 
 @pytest.mark.parametrize(
     ("chain", "envelope", "count"),
-    [([b"{}"] * 17, b"{}", 1), ([b"{}"], b"x" * 70000, 1), ([b"{}"], b"{}", 1001)],
+    [([b"{}"] * 17, b"{}", 1), ([b"{}"], b"x" * 530000, 1), ([b"{}"], b"{}", 1001)],
 )
 def test_what_a_bundle_object_cannot_hold_is_refused_before_any_write(
     chain: list[bytes], envelope: bytes, count: int
