@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -117,7 +118,14 @@ def test_smoke_crd_is_explained(cluster: Cluster, tmp_path: Path) -> None:
     cluster.kubectl_run(
         "wait", "--for=condition=Established", "crd/gadgets.smoke.outpost.dev", "--timeout=60s"
     )
-    # A fresh discovery cache: the shared one may predate the CRD.
-    out = cluster.kubectl_run("--cache-dir", str(tmp_path / "cache"), "explain",
-                              "gadgets.spec.size").stdout
+    # The published OpenAPI lags a few seconds behind Established; a fresh discovery cache
+    # each try, since the shared one may predate the CRD.
+    deadline = time.monotonic() + 60
+    while True:
+        proc = cluster.kubectl_run("--cache-dir", str(tmp_path / f"cache-{time.monotonic()}"),
+                                   "explain", "gadgets.spec.size", check=False)  # fmt: skip
+        if proc.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    out = proc.stdout + proc.stderr
     assert "How big the gadget is" in out

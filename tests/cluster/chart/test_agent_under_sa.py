@@ -79,12 +79,6 @@ def agent_release(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[Release, P
     cluster.kubectl_run("delete", "namespace", namespace, "--wait=false", check=False)
 
 
-@pytest.mark.xfail(
-    reason="the agent does not bootstrap its rights yet: it must POST the labelled namespace, "
-    "then create RoleBinding `outpost-agent` (ClusterRole $OUTPOST_TENANT_CLUSTERROLE, subject "
-    "$OUTPOST_SERVICE_ACCOUNT) in it before any server-side apply there",
-    strict=False,
-)
 def test_agent_reconciles_examples_with_chart_rights(
     cluster: Cluster, agent_release: tuple[Release, Path], tmp_path: Path
 ) -> None:
