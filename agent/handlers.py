@@ -32,6 +32,7 @@ from agent import api  # noqa: E402
 OUR_CHILDREN = f"{api.LABEL_MANAGED_BY}={api.MANAGED_BY}"
 OURS_OR_HELM = f"{api.LABEL_K8S_MANAGED_BY} in ({api.MANAGED_BY},Helm)"
 WATCH_CHUNK = 500
+WORKER_IDLE_SECONDS = 1.0
 
 OWNED = (
     ("DataPlane", "dataplanes"),
@@ -102,6 +103,9 @@ def build_settings() -> kopf.OperatorSettings:
     settings.peering.mandatory = False
     settings.scanning.disabled = True
     settings.watching.chunk_size = WATCH_CHUNK
+    # kopf keeps a worker task and queue per object until it has been idle this long: short, so
+    # a burst of thousands of objects does not linger in memory.
+    settings.batching.idle_timeout = WORKER_IDLE_SECONDS
     settings.process.ultimate_exiting_timeout = 10
     settings.networking.error_backoffs = [1, 2, 5, 10]
     for _group, _version, plural, selector in CHILDREN:

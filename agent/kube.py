@@ -19,7 +19,6 @@ from typing import Any
 
 import aiohttp
 
-from agent import kubeconfig as kubeconfig_mod
 from agent.errors import ConflictError, GoneError, KubeError, NotFoundError
 from agent.kubeconfig import Credentials
 from agent.resources import Resource, ResourceMap
@@ -48,45 +47,6 @@ class TokenBucket:
                 self._stamp = time.monotonic()
                 self._tokens = 1.0
             self._tokens -= 1
-
-
-async def load_credentials(kubeconfig: str, in_cluster: bool, server: str = "") -> Credentials:
-    """The kubeconfig's current context, or the in-cluster service account at `server`.
-
-    Kubeconfigs with exec or auth-provider plugins are handed to `kubernetes.aio.config`
-    (imported only then: it is heavy).
-    """
-    if in_cluster:
-        return kubeconfig_mod.in_cluster(server)
-    found = kubeconfig_mod.from_kubeconfig(kubeconfig)
-    if found is not None:
-        return found
-    return await _plugin_credentials(kubeconfig)
-
-
-async def _plugin_credentials(kubeconfig: str) -> Credentials:
-    from kubernetes.aio import config as kconfig
-    from kubernetes.aio.client import Configuration
-
-    cfg = Configuration()
-    try:
-        await kconfig.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig or None, client_configuration=cfg
-        )
-    except (kconfig.ConfigException, OSError, ValueError) as exc:
-        raise KubeError(
-            f"cannot load Kubernetes credentials from {kubeconfig or '~/.kube/config'}: {exc}; "
-            "set KUBECONFIG or --kubeconfig"
-        ) from exc
-    token = str(await cfg.get_api_key_with_prefix("BearerToken") or "").removeprefix("Bearer ")
-    return Credentials(
-        cfg.host,
-        cfg.ssl_ca_cert,
-        cfg.cert_file,
-        cfg.key_file,
-        token,
-        verify_ssl=bool(cfg.verify_ssl),
-    )
 
 
 class Kube:

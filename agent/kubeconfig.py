@@ -45,7 +45,7 @@ class Credentials:
         return f"Bearer {token}" if token else None
 
 
-def in_cluster(server: str) -> Credentials:
+def service_account(server: str) -> Credentials:
     """The pod's service account (its token file is re-read on every request)."""
     if not server or not (SA_DIR / "token").exists():
         raise ConfigError("not running in a cluster (no service account token); set --kubeconfig")
@@ -95,3 +95,42 @@ def _material(section: dict[str, Any], key: str, base: Path) -> str | None:
             handle.write(base64.b64decode(section[f"{key}-data"]))
         return path
     return str(base / section[key]) if section.get(key) else None
+
+
+async def load_credentials(kubeconfig: str, in_cluster: bool, server: str = "") -> Credentials:
+    """The kubeconfig's current context, or the in-cluster service account at `server`.
+
+    Kubeconfigs with exec or auth-provider plugins are handed to `kubernetes.aio.config`
+    (imported only then: it is heavy).
+    """
+    if in_cluster:
+        return service_account(server)
+    found = from_kubeconfig(kubeconfig)
+    if found is not None:
+        return found
+    return await _plugin_credentials(kubeconfig)
+
+
+async def _plugin_credentials(kubeconfig: str) -> Credentials:
+    from kubernetes.aio import config as kconfig
+    from kubernetes.aio.client import Configuration
+
+    cfg = Configuration()
+    try:
+        await kconfig.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig or None, client_configuration=cfg
+        )
+    except (kconfig.ConfigException, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot load Kubernetes credentials from {kubeconfig or '~/.kube/config'}: {exc}; "
+            "set KUBECONFIG or --kubeconfig"
+        ) from exc
+    token = str(await cfg.get_api_key_with_prefix("BearerToken") or "").removeprefix("Bearer ")
+    return Credentials(
+        cfg.host,
+        cfg.ssl_ca_cert,
+        cfg.cert_file,
+        cfg.key_file,
+        token,
+        verify_ssl=bool(cfg.verify_ssl),
+    )

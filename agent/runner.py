@@ -21,8 +21,8 @@ from agent import handlers
 from agent.api import API_VERSION
 from agent.errors import AgentError
 from agent.helm import Helm
-from agent.kube import Kube, load_credentials
-from agent.kubeconfig import Credentials
+from agent.kube import Kube
+from agent.kubeconfig import Credentials, load_credentials
 from agent.lease import LeaderElector
 from agent.metrics import Metrics, build_app, serve
 from agent.queue import WorkQueue
@@ -33,6 +33,8 @@ from agent.sync.service import run_sync
 from agent.triggers import OWNED_KINDS, Triggers
 
 log = logging.getLogger(__name__)
+TRIM_SECONDS = 15.0
+"""How often freed heap is handed back to the OS (cheap: a few milliseconds)."""
 SYNC_RESTART_SECONDS = 30.0
 
 
@@ -143,6 +145,12 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+async def _trim_memory() -> None:
+    while True:
+        await asyncio.sleep(TRIM_SECONDS)
+        release_free_memory()
+
+
 def kopf_login(creds: Credentials) -> Callable[[], dict[str, object]]:
     """kopf's connection settings from the same credentials our client uses."""
 
@@ -205,6 +213,7 @@ async def run(settings: AgentSettings) -> None:
                 _after(watching, lambda: _on_signals(stop)),
                 elector.run(),
                 controller.lead(elector),
+                _trim_memory(),
             ],
         )
     finally:

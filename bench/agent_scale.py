@@ -35,7 +35,8 @@ from rich.console import Console  # noqa: E402
 
 from agent import api, tenancy  # noqa: E402
 from agent.applications import render_manifests  # noqa: E402
-from agent.kube import Kube, load_credentials, writes  # noqa: E402
+from agent.kube import Kube, writes  # noqa: E402
+from agent.kubeconfig import load_credentials  # noqa: E402
 from agent.tenantspec import TenantDefaults, TenantSpec  # noqa: E402
 from devcluster import cluster  # noqa: E402
 
@@ -224,7 +225,7 @@ async def run(args: argparse.Namespace, kubeconfig: Path, work: Path) -> dict[st
     await wait_until(all_ready, 60 + args.n * 2)
     total = time.monotonic() - started
     peak = agent.rss("VmHWM")
-    await asyncio.sleep(10)
+    await asyncio.sleep(20)  # idle: past the agent's periodic heap trim
     idle = agent.rss("VmRSS")
     requests = sum(v for (verb, res), v in agent.counts().items() if res != "leases")
     agent_writes = writes({k: int(v) for k, v in agent.counts().items()})

@@ -54,6 +54,11 @@ async def reconcile(ctx: Context, name: str) -> float | None:
     async with ctx.helm.lock(namespace, release):
         obs = await observe(ctx, app, spec)
         if await recover_if_stuck(ctx, obs.release, release, namespace):
+            # The rollback is ours, not an attempt at this spec: upgrade to it afresh.
+            status = {
+                k: v for k, v in (app.get("status") or {}).items() if k != "lastAttemptedRevision"
+            }
+            app = {**app, "status": status}
             obs = await observe(ctx, app, spec)
         return await act_helm(ctx, app, decide_application(obs, ctx.now()))
 

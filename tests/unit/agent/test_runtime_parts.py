@@ -7,13 +7,16 @@ import asyncio
 import base64
 import gzip
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from agent import api
 from agent.errors import ConfigError
 from agent.events import transitions
 from agent.helm import Revision, parse_manifest, recovery_action
+from agent.kubeconfig import from_kubeconfig
 from agent.metrics import Metrics, render
 from agent.reconcilers.release import decode_release, encode_release
 from agent.resources import ResourceMap
@@ -166,3 +169,35 @@ def test_resource_map_discovers_unknown_kinds_once() -> None:
 
     asyncio.run(main())
     assert calls == ["/apis/example.com/v1"]
+
+
+def test_kubeconfig_current_context_with_embedded_certs_and_token(tmp_path: Path) -> None:
+    config = {
+        "current-context": "dev",
+        "contexts": [{"name": "dev", "context": {"cluster": "c", "user": "u"}}],
+        "clusters": [
+            {
+                "name": "c",
+                "cluster": {
+                    "server": "https://127.0.0.1:6443/",
+                    "certificate-authority-data": base64.b64encode(b"CA").decode(),
+                },
+            }
+        ],
+        "users": [{"name": "u", "user": {"token": "t0k", "client-key": "key.pem"}}],
+    }
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(config))
+    creds = from_kubeconfig(str(path))
+    assert creds is not None
+    assert creds.host == "https://127.0.0.1:6443"
+    assert Path(creds.ssl_ca_cert or "").read_bytes() == b"CA"
+    assert creds.key_file == str(tmp_path / "key.pem")
+    assert asyncio.run(creds.get_api_key_with_prefix()) == "Bearer t0k"
+    config["users"][0]["user"] = {"exec": {"command": "aws"}}
+    path.write_text(yaml.safe_dump(config))
+    assert from_kubeconfig(str(path)) is None
+    config["current-context"] = "nope"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match="no context named 'nope'"):
+        from_kubeconfig(str(path))
