@@ -51,7 +51,6 @@ CHILDREN = (
     ("apps", "v1", "statefulsets", OURS_OR_HELM),
     ("apps", "v1", "daemonsets", OURS_OR_HELM),
     ("", "v1", "services", OURS_OR_HELM),
-    ("", "v1", "configmaps", OURS_OR_HELM),
 )
 
 

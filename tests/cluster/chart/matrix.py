@@ -128,7 +128,7 @@ def cluster_rows(s: Scenario) -> list[tuple[str, bool]]:
         ("create deployments.apps -n kube-system", False),
         (f"create pods -n {foreign}", False),
         # Cluster-wide reads of watched children (rbac.clusterWideWatch); never Secrets.
-        ("list configmaps -A", True),
+        ("list configmaps -A", False),
         ("watch leases.coordination.k8s.io -A", True),
         ("watch deployments.apps -A", True),
         (f"create serviceaccounts --subresource=token -n {own}", False),
