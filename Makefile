@@ -34,7 +34,7 @@ test: install system-deps binaries
 unit: install
 	$(BIN)/pytest -m "not cluster and not registry"
 
-demo: install binaries
+demo: install system-deps binaries
 	$(BIN)/python -m examples.demo
 
 demo-down: install
