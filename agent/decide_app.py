@@ -129,7 +129,7 @@ def _decide_helm(
     health = _health(refs, obs.live, now)
     fields = _fields(namespace, refs, health, _last_applied(obs))
     fields |= _release_fields(app, namespace, release)
-    waiting = _release_outcome(app, release, rev, _status(obs).get("lastAttemptedRevision"))
+    waiting = _release_outcome(app, release, rev, _status(obs))
     if waiting is not None:
         return finish(obs.application, waiting, fields, now, apply=apply)
     if release is None or release.outpost_revision != rev:
@@ -150,15 +150,24 @@ def _pending(release: HelmRelease) -> bool:
     return release.status.startswith("pending-")
 
 
+# Failures found before Helm touched anything: the next visit must keep saying so.
+NOTHING_INSTALLED = (api.Reason.CHART_RENDER_FAILED, api.Reason.SOURCE_INVALID)
+
+
 def _release_outcome(
-    app: AppSpec, release: HelmRelease | None, rev: str, attempted: object
+    app: AppSpec, release: HelmRelease | None, rev: str, status: Mapping[str, Any]
 ) -> Outcome | None:
     """Wait while Helm is busy; stall when this revision was tried and is not deployed."""
     if release is not None and _pending(release):
         message = f"Helm release is '{release.status}'; waiting for the running operation to end."
         return Outcome("False", api.Reason.PROGRESSING, message, reconciling=True)
-    if _deployed(release, rev) or attempted != rev:
+    if _deployed(release, rev) or status.get("lastAttemptedRevision") != rev:
         return None
+    ready: Mapping[str, Any] = next(
+        (c for c in status.get("conditions") or () if c.get("type") == "Ready"), {}
+    )
+    if release is None and ready.get("reason") in NOTHING_INSTALLED:
+        return Outcome("False", str(ready["reason"]), str(ready.get("message", "")), stalled=True)
     state = f"revision {release.number} is '{release.status}'" if release else "was not created"
     message = (
         f"Helm release '{release_name(app)}' {state} after installing this spec; fix the chart "

@@ -93,11 +93,11 @@ def test_smoke_crd_is_explained(cluster: Cluster, tmp_path: Path) -> None:
         textwrap.dedent("""
         apiVersion: apiextensions.k8s.io/v1
         kind: CustomResourceDefinition
-        metadata: {name: gadgets.smoke.outpost.dev}
+        metadata: {name: smokegadgets.smoke.outpost.dev}
         spec:
           group: smoke.outpost.dev
           scope: Cluster
-          names: {plural: gadgets, singular: gadget, kind: Gadget}
+          names: {plural: smokegadgets, singular: smokegadget, kind: SmokeGadget}
           versions:
             - name: v1
               served: true
@@ -116,14 +116,14 @@ def test_smoke_crd_is_explained(cluster: Cluster, tmp_path: Path) -> None:
     )
     cluster.kubectl_run("apply", "-f", str(crd))
     cluster.kubectl_run(
-        "wait", "--for=condition=Established", "crd/gadgets.smoke.outpost.dev", "--timeout=60s"
+        "wait", "--for=condition=Established", "crd/smokegadgets.smoke.outpost.dev", "--timeout=60s"
     )
     # The published OpenAPI lags a few seconds behind Established; a fresh discovery cache
     # each try, since the shared one may predate the CRD.
     deadline = time.monotonic() + 60
     while True:
         proc = cluster.kubectl_run("--cache-dir", str(tmp_path / f"cache-{time.monotonic()}"),
-                                   "explain", "gadgets.spec.size", check=False)  # fmt: skip
+                                   "explain", "smokegadgets.spec.size", check=False)  # fmt: skip
         if proc.returncode == 0 or time.monotonic() > deadline:
             break
         time.sleep(1)
