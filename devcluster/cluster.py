@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -150,41 +151,31 @@ def _start_all(state: ClusterState, bins: build.BinDir, console: Console) -> Non
 def _wait_ready(
     name: str, proc: Proc, admin: httpx.Client, state: ClusterState, timeout: float
 ) -> None:
-    ports = state.ports
-    if name == "etcd":
-        readiness.wait_for(
-            "etcd /health", lambda: readiness.etcd_healthy(ports["etcd-client"]), proc, timeout
-        )
-    elif name == "kube-apiserver":
-        readiness.wait_for(
-            "kube-apiserver /readyz", lambda: readiness.ok(admin, "/readyz"), proc, timeout
-        )
-        readiness.wait_for(
-            "namespace 'default'",
-            lambda: readiness.ok(admin, "/api/v1/namespaces/default"),
-            proc,
-            timeout,
-        )
-    elif name == "kube-controller-manager":
-        readiness.wait_for(
-            "kube-controller-manager /healthz",
-            lambda: readiness.component_healthy(ports["controller-manager"]),
-            proc,
-            timeout,
-        )
-        readiness.wait_for(
-            "ServiceAccount 'default/default'",
-            lambda: readiness.ok(admin, "/api/v1/namespaces/default/serviceaccounts/default"),
-            proc,
-            timeout,
-        )
-    elif name == "kube-scheduler":
-        readiness.wait_for(
-            "kube-scheduler /healthz",
-            lambda: readiness.component_healthy(ports["scheduler"]),
-            proc,
-            timeout,
-        )
+    for what, check in _checks(name, admin, state.ports):
+        readiness.wait_for(what, check, proc, timeout)
+
+
+def _checks(
+    name: str, admin: httpx.Client, ports: dict[str, int]
+) -> list[tuple[str, Callable[[], bool]]]:
+    """What "ready" means for each component: its health endpoint, then the work it does."""
+    table: dict[str, list[tuple[str, Callable[[], bool]]]] = {
+        "etcd": [("etcd /health", lambda: readiness.etcd_healthy(ports["etcd-client"]))],
+        "kube-apiserver": [
+            ("kube-apiserver /readyz", lambda: readiness.ok(admin, "/readyz")),
+            ("namespace 'default'", lambda: readiness.ok(admin, "/api/v1/namespaces/default")),
+        ],
+        "kube-controller-manager": [
+            ("kube-controller-manager /healthz",
+             lambda: readiness.component_healthy(ports["controller-manager"])),
+            ("ServiceAccount 'default/default'",
+             lambda: readiness.ok(admin, "/api/v1/namespaces/default/serviceaccounts/default")),
+        ],
+        "kube-scheduler": [
+            ("kube-scheduler /healthz", lambda: readiness.component_healthy(ports["scheduler"])),
+        ],
+    }  # fmt: skip
+    return table.get(name, [])
 
 
 def _proc(state: ClusterState, name: str) -> Proc:

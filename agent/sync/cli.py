@@ -7,7 +7,6 @@ sent report would) and writes it with the spooled ones for hand carrying out of 
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ import click
 from agent.errors import ConfigError
 from agent.sync.cycle import Cycle, new_nonce
 from agent.sync.report import ReportOptions
+from bundle.errors import BundleError
+from bundle.keyfiles import write_replace
 
 DEFAULT_NAMESPACE = "outpost-system"
 
@@ -77,12 +78,7 @@ def export(
 
 def write_file(target: Path, data: bytes) -> None:
     """Write via a temporary file and rename, so a reader never sees half a file."""
-    part = target.with_name(target.name + ".part")
     try:
-        part.write_bytes(data)
-        os.replace(part, target)
-    except OSError as exc:
-        raise ConfigError(f"cannot write '{target}': {exc.strerror}") from exc
-    finally:
-        if part.exists():
-            part.unlink()
+        write_replace(target, data)
+    except BundleError as exc:
+        raise ConfigError(str(exc)) from exc
