@@ -69,4 +69,18 @@ def from_env(env: Mapping[str, str]) -> SyncConfig | None:
         ca_bundle=env.get("OUTPOST_HUB_CA_BUNDLE") or None,
         proxy=env.get("OUTPOST_HUB_PROXY") or None,
         include_owners=env.get("OUTPOST_REPORT_OWNERS", "").lower() in ("1", "true", "yes"),
+        interval_seconds=_interval(env.get("OUTPOST_HUB_INTERVAL_SECONDS", "")),
     )
+
+
+def _interval(raw: str) -> float:
+    """Seconds between reports; at least 10 so a typo cannot flood the hub."""
+    if not raw.strip():
+        return DEFAULT_INTERVAL_SECONDS
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError("OUTPOST_HUB_INTERVAL_SECONDS must be a number of seconds") from exc
+    if value < 10:
+        raise ConfigError("OUTPOST_HUB_INTERVAL_SECONDS must be at least 10")
+    return value
