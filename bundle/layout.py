@@ -19,7 +19,15 @@ from typing import Any
 
 from bundle.errors import BundleError
 from bundle.manifest import ImageEntry
-from bundle.ocigraph import BLOBS, INDEX, INDEX_TYPES, LAYOUT, MANIFEST_TYPES, REF_NAME
+from bundle.ocigraph import (
+    BLOBS,
+    INDEX,
+    INDEX_TYPES,
+    LAYOUT,
+    MANIFEST_TYPES,
+    REF_NAME,
+    json_object,
+)
 from bundle.writer import Content
 
 CONTAINERD_NAME = "io.containerd.image.name"
@@ -157,10 +165,4 @@ def _read(path: Path) -> bytes:
 
 
 def _parse(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise BundleError(f"'{where}' is not JSON ({exc})") from exc
-    if not isinstance(doc, dict):
-        raise BundleError(f"'{where}' must be a JSON object")
-    return doc
+    return json_object(data, where, BundleError)

@@ -11,6 +11,7 @@ At the end nothing referenced may be missing and nothing unreferenced may have b
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,14 +149,19 @@ def _descriptor(item: dict[str, Any]) -> Descriptor:
     return Descriptor(str(item["mediaType"]), digest.removeprefix("sha256:"), size)
 
 
-def _json(data: bytes, where: str) -> dict[str, Any]:
+def json_object(data: bytes, where: str, error: Callable[[str], Exception]) -> dict[str, Any]:
+    """Parse an OCI layout JSON document that must be an object; `error` builds the failure."""
     try:
         doc = json.loads(data)
     except ValueError as exc:
-        raise _fail(f"'{where}' is not JSON ({exc})") from exc
+        raise error(f"'{where}' is not JSON ({exc})") from exc
     if not isinstance(doc, dict):
-        raise _fail(f"'{where}' must be a JSON object")
+        raise error(f"'{where}' must be a JSON object")
     return doc
+
+
+def _json(data: bytes, where: str) -> dict[str, Any]:
+    return json_object(data, where, _fail)
 
 
 def _need(data: bytes | None, entry: FileEntry) -> bytes:
