@@ -20,6 +20,7 @@ from agent.health import is_true
 from agent.objects import Obj, ObjectRef, add_quantities, out_of_sync, ref_of
 from agent.tenancy import NamespaceLabels, Usage, check
 from agent.tenantspec import TenantDefaults, TenantSpec
+from bundle.lineage import Imported, in_force
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class DataPlaneObservation:
     nodes: Sequence[Mapping[str, Any]] = ()
     tenants: Sequence[Mapping[str, Any]] = ()
     applications: Sequence[Mapping[str, Any]] = ()
+    bundles: Sequence[Mapping[str, Any]] = ()
 
 
 def decide_dataplane(obs: DataPlaneObservation, now: datetime) -> Decision:
@@ -139,6 +141,9 @@ def decide_dataplane(obs: DataPlaneObservation, now: datetime) -> Decision:
         "tenants": tenants,
         "applications": apps,
     }
+    installed = installed_bundle(obs.bundles)
+    if installed:
+        fields["bundle"] = installed
     waiting = [o["metadata"]["name"] for o in (*obs.tenants, *obs.applications) if not _ready(o)]
     if waiting:
         shown = ", ".join(f"'{n}'" for n in waiting[:5])
@@ -148,6 +153,16 @@ def decide_dataplane(obs: DataPlaneObservation, now: datetime) -> Decision:
         message = f"{tenants['total']} tenants and {apps['total']} applications are Ready."
         outcome = Outcome("True", api.Reason.RECONCILED, message)
     return finish(obs.dataplane, outcome, fields, now)
+
+
+def installed_bundle(bundles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Version and sequence of the Bundle applied last (any product); {} when none was."""
+    latest = in_force(Imported.from_object(b) for b in bundles)
+    found = next((b for b in bundles if latest and b["metadata"]["name"] == latest.name), None)
+    if found is None:
+        return {}
+    spec = found.get("spec") or {}
+    return {"version": str(spec.get("version", "")), "sequence": int(spec.get("sequence") or 0)}
 
 
 def node_summary(nodes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

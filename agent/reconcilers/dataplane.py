@@ -1,6 +1,6 @@
 """DataPlane: observe the cluster (version, nodes, tenants and applications by readiness) → report.
 
-Reads only: the API server's /version, Nodes, Tenants, Applications. The DataPlane owns no
+Reads only: the API server's /version, Nodes, Tenants, Applications, Bundles. The DataPlane owns no
 children; its status is rewritten only when what it says changes.
 """
 
@@ -19,11 +19,12 @@ async def reconcile(ctx: Context, name: str) -> float | None:
     if dataplane is None:
         ctx.metrics.set_ready("DataPlane", name, None)
         return None
-    version, nodes, tenants, apps = await asyncio.gather(
+    version, nodes, tenants, apps, bundles = await asyncio.gather(
         ctx.kube.version(),
         ctx.kube.list_objects("v1", "Node"),
         ctx.kube.list_objects(api.API_VERSION, "Tenant"),
         ctx.kube.list_objects(api.API_VERSION, "Application"),
+        ctx.kube.list_objects(api.API_VERSION, "Bundle"),
     )
     obs = DataPlaneObservation(
         dataplane=strip(dataplane),
@@ -31,6 +32,7 @@ async def reconcile(ctx: Context, name: str) -> float | None:
         nodes=[strip(n) for n in nodes],
         tenants=[strip(t) for t in tenants],
         applications=[strip(a) for a in apps],
+        bundles=[strip(b) for b in bundles],
     )
     await act(ctx, obs.dataplane, decide_dataplane(obs, ctx.now()))
     return None

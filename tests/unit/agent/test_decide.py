@@ -198,6 +198,33 @@ def test_dataplane_all_ready() -> None:
     assert types(decide_dataplane(obs, NOW)) == {"Ready": ("True", "Reconciled")}
 
 
+def imported(name: str, version: str, sequence: int, applied_at: str | None) -> dict[str, Any]:
+    annotations = {"outpost.dev/applied-at": applied_at} if applied_at else {}
+    return {
+        "metadata": {
+            "name": name,
+            "annotations": annotations,
+            "creationTimestamp": "2026-11-01T00:00:00Z",
+        },
+        "spec": {"product": "p", "channel": "stable", "version": version, "sequence": sequence},
+    }
+
+
+def test_dataplane_reports_the_bundle_applied_last() -> None:
+    bundles = [
+        imported("p-1", "1.0.0", 1, "2026-11-01T10:00:00Z"),
+        imported("p-2", "1.1.0", 2, "2026-11-02T10:00:00Z"),
+        imported("p-3", "1.2.0", 3, None),  # imported, not applied (yet)
+    ]
+    obs = DataPlaneObservation(DATAPLANE, "v1.36.3", bundles=bundles)
+    status = decide_dataplane(obs, NOW).status
+    assert status is not None
+    assert status["bundle"] == {"version": "1.1.0", "sequence": 2}
+    none = decide_dataplane(DataPlaneObservation(DATAPLANE, "v1.36.3"), NOW).status
+    assert none is not None
+    assert "bundle" not in none
+
+
 def test_requeue_and_event_rules() -> None:
     from agent.decision import requeue_for, transition_events
 
