@@ -28,6 +28,7 @@ from bundle.manifest import VerifiedManifest
 from bundle.rollback import Applied, DowngradePermit, decide, sign_permit, verify_permit
 from bundle.stored import verify_chain
 from bundle.timestamps import now_utc, parse_duration
+from bundle.trustfloor import Floor, parse_floor
 from bundle.verify import Verified, inspect, verify_bundle
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -96,19 +97,29 @@ def build_command(**opts: Any) -> None:
 @click.option("--last-sequence", type=click.IntRange(min=0), help="Sequence applied last.")
 @click.option("--last-digest", default="", help="Manifest sha256 of the bundle applied last.")
 @click.option("--permit", type=EXISTING_FILE, help="Signed downgrade permit for this bundle.")
+@click.option(
+    "--min-keyring-version",
+    "floor",
+    metavar="N[:sha256:DIGEST]",
+    help="Newest keyring already trusted (as printed by an earlier verify); older chains fail.",
+)
 @OUTPUT
 def verify_command(**opts: Any) -> None:
     """Verify a bundle offline: keyring chain, signatures, expiry, every file, the OCI graph.
 
     With --last-sequence, also apply the anti-rollback rule against what was applied last.
+    With --min-keyring-version, refuse a keyring chain that ends below the keyring already
+    trusted (or at its version with another keyring): a retired key cannot sign again.
     """
     path, decision = opts["path"], Admission(opts)
+    floor = parse_floor(opts["floor"]) if opts["floor"] else None
     try:
         with progress_bar("verifying", path.stat().st_size) as advance:
             trust = read(opts["trust"], "trust root")
             result = verify_bundle(
-                path, trust, now_utc(), staging=opts["extract"], progress=advance, admit=decision
-            )
+                path, trust, now_utc(), staging=opts["extract"], progress=advance, admit=decision,
+                floor=floor,
+            )  # fmt: skip
     except VerificationError as exc:
         _fail(exc, opts["output"])
         return
@@ -218,6 +229,7 @@ def _verified_summary(result: Verified) -> dict[str, Any]:
         "signers": list(result.verified.signers),
         "files": len(manifest.files),
         "staging": str(result.staging) if result.staging else None,
+        "keyring": str(Floor(result.keyring.version, result.keyring.digest)),
         "images": manifest.to_dict()["images"],
     }
 
@@ -226,7 +238,8 @@ def _verified_text(result: Verified) -> str:
     m = result.manifest
     return (
         f"verified {result.path}: {m.product} {m.version} (sequence {m.sequence}, channel"
-        f" {m.channel}), {len(m.files)} files, manifest sha256 {result.verified.digest}"
+        f" {m.channel}), {len(m.files)} files, manifest sha256 {result.verified.digest},"
+        f" keyring {Floor(result.keyring.version, result.keyring.digest)}"
     )
 
 

@@ -4,6 +4,7 @@ BundleError                 anything the bundle code expects and can explain (ex
  └─ VerificationError       the input does not verify (exit 1: scripts tell "bad" from "broken")
      ├─ SignatureError      too few valid signatures, wrong key, wrong payload type
      ├─ KeyringError        keyring chain: version skip, rotation not signed, malformed
+     │   └─ TrustRollbackError  the chain ends below the keyring the cluster already trusts
      ├─ ExpiredError        a manifest, keyring or permit is past its expiry
      ├─ RollbackError       sequence lower than the last applied one without a permit
      ├─ ManifestError       the signed manifest is malformed or inconsistent
@@ -34,6 +35,10 @@ class SignatureError(VerificationError):
 
 class KeyringError(VerificationError):
     """A keyring version does not follow from the trusted one."""
+
+
+class TrustRollbackError(KeyringError):
+    """The chain ends below the trust floor, or at its version with another keyring."""
 
 
 class ExpiredError(VerificationError):

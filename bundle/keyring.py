@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ class Keyring:
     keys: Mapping[str, Ed25519PublicKey]
     roles: Mapping[str, Role]
     comments: Mapping[str, str] = field(default_factory=dict)
+    # sha256 (hex) of the signed payload this keyring was parsed from; "" when built in memory.
+    # Two keyrings with one version number but different digests mean a root key compromise.
+    digest: str = field(default="", compare=False)
 
     def role(self, name: str) -> Role:
         if name not in self.roles:
@@ -86,7 +90,7 @@ def from_payload(payload: bytes) -> Keyring:
         expires = parse_time(doc["expires"], "expires")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise KeyringError(f"keyring format check failed: {exc}") from exc
-    return Keyring(version, expires, keys, roles, comments)
+    return Keyring(version, expires, keys, roles, comments, hashlib.sha256(payload).hexdigest())
 
 
 def _parse_keys(

@@ -26,6 +26,7 @@ from bundle.manifest import Manifest, VerifiedManifest, from_payload, verify_man
 from bundle.ocigraph import OciGraph
 from bundle.staging import Staging
 from bundle.stored import verify_chain
+from bundle.trustfloor import Floor, check_floor
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,11 @@ def verify_bundle(
     staging: Path | None = None,
     progress: Callable[[int], None] | None = None,
     admit: Callable[[VerifiedManifest, Keyring], None] | None = None,
+    floor: Floor | None = None,
 ) -> Verified:
     """Verify `path` against the trust-root keyring file bytes; extract into `staging` if given.
+
+    `floor` is the newest keyring already trusted: a chain ending below it is refused.
 
     `admit` (e.g. the anti-rollback decision) runs once the manifest is verified and before any
     content is read or staged; it refuses by raising.
@@ -62,6 +66,7 @@ def verify_bundle(
         reader = ArchiveReader(f, progress)
         head = reader.read_head()
         keyring = verify_chain(list(head.chain), trust_root, now)
+        check_floor(keyring, floor)
         checked = verify_manifest(head.manifest, keyring, now)
         _check_total(checked.manifest, _size(f))
         if admit is not None:
