@@ -27,6 +27,7 @@ system-deps:
 
 binaries: install
 	$(BIN)/outpost dev build
+	$(BIN)/outpost dev tools
 
 test: install system-deps binaries
 	OUTPOST_HELM="$$($(BIN)/outpost dev build)/helm" $(BIN)/pytest

@@ -142,10 +142,17 @@ class ArchiveReader:
         return stream
 
     def read_content(self, manifest: Manifest, staging: Staging | None, graph: OciGraph) -> None:
-        """Stream every content member, in manifest order, checking size and sha256."""
-        dirs = {d for f in manifest.files for d in parent_dirs(f.path)}
-        listed = {f.path for f in manifest.files}
+        """Stream every carried member, in manifest order, checking size and sha256.
+
+        A delta's files left to its base are not in the tar: the OCI graph still checks where
+        they belong (`OciGraph.accept_from_base`), their bytes are checked against the base.
+        """
+        dirs = {d for f in manifest.carried for d in parent_dirs(f.path)}
+        listed = {f.path for f in manifest.carried}
         for entry in manifest.files:
+            if entry.in_base:
+                graph.accept_from_base(entry)
+                continue
             member = self._next_file(dirs, listed, entry)
             if member.size != entry.size:
                 raise ArchiveError(

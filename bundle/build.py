@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,11 +19,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundle import dsse
 from bundle.charts import load_chart
+from bundle.delta import base_ref, mark_in_base
 from bundle.errors import BundleError
 from bundle.keyring import Keyring, check_expiry, from_payload, load_trust_root
 from bundle.layout import merge_layouts
-from bundle.manifest import ChartEntry, Manifest, ResourceEntry, sign_manifest, verify_manifest
+from bundle.manifest import (
+    ChartEntry,
+    Manifest,
+    ResourceEntry,
+    VerifiedManifest,
+    sign_manifest,
+    verify_manifest,
+)
 from bundle.paths import path_problem
+from bundle.verify import verify_bundle
 from bundle.writer import Content, write_bundle
 
 _ORDER = re.compile(r"^(\d+)-")
@@ -40,6 +49,7 @@ class BuildRequest:
     channel: str = "stable"
     expires_in: timedelta = timedelta(days=180)
     images: tuple[Path, ...] = ()
+    base: Path | None = None  # build a delta: carry only what this verified bundle lacks
 
 
 @dataclass(frozen=True)
@@ -60,12 +70,35 @@ def build(
     keyring, _ = load_trust_root(chain)
     check_expiry(keyring, now)
     check_signers(keyring, signers)
-    manifest, contents = collect(request, now)
+    manifest, contents, documents = collect(request, now)
+    if request.base is not None:
+        base = verify_bundle(request.base, chain, now).verified
+        manifest = as_delta(manifest, base, documents)
+        carried = {f.path for f in manifest.carried}
+        contents = [c for c in contents if c.path in carried]
     envelope = sign_manifest(manifest, list(signers)).to_json()
     verified = verify_manifest(envelope, keyring, now)
     versions = [(from_payload(dsse.parse(data).payload).version, data) for data in chain]
     write_bundle(request.out, versions, envelope, contents, progress)
     return BuildResult(request.out, manifest, verified.digest, verified.signers)
+
+
+def as_delta(manifest: Manifest, base: VerifiedManifest, documents: frozenset[str]) -> Manifest:
+    """The same release as a delta of `base`: files the base holds are marked, not carried.
+
+    `documents` (the OCI layout's JSON files) are always carried: see `bundle.delta`.
+    """
+    if (base.manifest.product, base.manifest.channel) != (manifest.product, manifest.channel):
+        raise BundleError(
+            f"--base is a {base.manifest.product}/{base.manifest.channel} bundle; this build is"
+            f" {manifest.product}/{manifest.channel}"
+        )
+    if base.manifest.sequence >= manifest.sequence:
+        raise BundleError(
+            f"--base has sequence {base.manifest.sequence}; a delta needs a higher sequence"
+        )
+    files = mark_in_base(manifest.files, base.manifest, documents)
+    return replace(manifest, files=files, base=base_ref(base))
 
 
 def check_signers(keyring: Keyring, signers: Sequence[Ed25519PrivateKey]) -> None:
@@ -81,8 +114,11 @@ def check_signers(keyring: Keyring, signers: Sequence[Ed25519PrivateKey]) -> Non
         )
 
 
-def collect(request: BuildRequest, now: datetime) -> tuple[Manifest, list[Content]]:
-    """Gather every content file in bundle order and describe it in an unsigned manifest."""
+def collect(request: BuildRequest, now: datetime) -> tuple[Manifest, list[Content], frozenset[str]]:
+    """Gather every content file in bundle order and describe it in an unsigned manifest.
+
+    Also returns the paths of the OCI layout's JSON documents (layout, index, manifests).
+    """
     if not request.source.is_dir():
         raise BundleError(f"source directory '{request.source}' does not exist")
     crds = [_yaml_content(p, "crds") for p in _listing(request.source / "crds")]
@@ -106,7 +142,7 @@ def collect(request: BuildRequest, now: datetime) -> tuple[Manifest, list[Conten
         charts=tuple(ChartEntry(c.path, c.name, c.version) for c in charts),
         resources=tuple(ResourceEntry(c.path, order) for order, c in resources),
     )
-    return manifest, contents
+    return manifest, contents, images.documents
 
 
 def _listing(directory: Path, charts: bool = False) -> list[Path]:

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from bundle.build import BuildRequest, build
+from bundle.delta import check_base_match, coverage
 from bundle.errors import BundleError, VerificationError
 from bundle.keyfiles import load_private, read, write_new
 from bundle.keyring import Keyring, decode_chain
@@ -58,6 +59,7 @@ def bundle() -> None:
 @click.option("--keyring", required=True, type=EXISTING_FILE, help="Keyring file (chain).")
 @click.option("--sign-with", multiple=True, required=True, type=EXISTING_FILE, help="Bundle key.")
 @click.option("--image", multiple=True, type=EXISTING_DIR, help="OCI layout dir; repeatable.")
+@click.option("--base", type=EXISTING_FILE, help="Build a delta carrying only what this lacks.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--product", default="outpost", show_default=True)
 @click.option("--channel", default="stable", show_default=True)
@@ -80,6 +82,7 @@ def build_command(**opts: Any) -> None:
         opts["channel"],
         parse_duration(opts["expires"]),
         tuple(opts["image"]),
+        opts["base"],
     )
     chain = decode_chain(read(opts["keyring"], "keyring file"), str(opts["keyring"]))
     signers = [load_private(p) for p in opts["sign_with"]]
@@ -87,7 +90,16 @@ def build_command(**opts: Any) -> None:
         result = build(request, chain, signers, now_utc(), advance)
     summary: dict[str, Any] = {"path": str(result.path), "manifest_sha256": result.digest}
     summary |= {"sequence": result.manifest.sequence, "files": len(result.manifest.files)}
-    _emit(summary, opts["output"], f"wrote {result.path} (manifest sha256 {result.digest})")
+    text = f"wrote {result.path} (manifest sha256 {result.digest})"
+    if result.manifest.base is not None:
+        summary["base"] = result.manifest.base.to_dict()
+        summary["carriedBytes"] = result.manifest.total_bytes
+        text += (
+            f"\ndelta of sequence {result.manifest.base.sequence}: carries"
+            f" {len(result.manifest.carried)} of {len(result.manifest.files)} files"
+            f" ({result.manifest.total_bytes} bytes)"
+        )
+    _emit(summary, opts["output"], text)
 
 
 @bundle.command("verify")
@@ -103,6 +115,7 @@ def build_command(**opts: Any) -> None:
     metavar="N[:sha256:DIGEST]",
     help="Newest keyring already trusted (as printed by an earlier verify); older chains fail.",
 )
+@click.option("--base", type=EXISTING_FILE, help="A delta's base bundle: check what it holds.")
 @OUTPUT
 def verify_command(**opts: Any) -> None:
     """Verify a bundle offline: keyring chain, signatures, expiry, every file, the OCI graph.
@@ -110,6 +123,7 @@ def verify_command(**opts: Any) -> None:
     With --last-sequence, also apply the anti-rollback rule against what was applied last.
     With --min-keyring-version, refuse a keyring chain that ends below the keyring already
     trusted (or at its version with another keyring): a retired key cannot sign again.
+    A delta verified without --base says which files (left to its base) it did not check.
     """
     path, decision = opts["path"], Admission(opts)
     floor = parse_floor(opts["floor"]) if opts["floor"] else None
@@ -120,11 +134,30 @@ def verify_command(**opts: Any) -> None:
                 path, trust, now_utc(), staging=opts["extract"], progress=advance, admit=decision,
                 floor=floor,
             )  # fmt: skip
+            base = _verify_base(opts["base"], result, trust)
     except VerificationError as exc:
         _fail(exc, opts["output"])
         return
     summary = _verified_summary(result) | {"decision": decision.outcome}
-    _emit(summary, opts["output"], _verified_text(result))
+    text = _verified_text(result)
+    gaps = coverage(result.manifest)
+    if gaps is not None and base is None:
+        summary["delta"] = gaps.to_dict() | {"complete": False}
+        text += "\n" + gaps.text()
+    elif gaps is not None and base is not None:
+        summary["delta"] = gaps.to_dict() | {"complete": True, "notChecked": None}
+        text += f"\ndelta: every file left to the base checked against {base.path}"
+    _emit(summary, opts["output"], text)
+
+
+def _verify_base(path: Path | None, delta: Verified, trust: bytes) -> Verified | None:
+    """Verify the base bundle too and match it against what the delta leaves to it."""
+    if path is None:
+        return None
+    with progress_bar("verifying base", path.stat().st_size) as advance:
+        base = verify_bundle(path, trust, now_utc(), progress=advance)
+    check_base_match(delta.manifest, base.verified)
+    return base
 
 
 class Admission:
@@ -249,7 +282,14 @@ def _verified_text(result: Verified) -> str:
 def inspect_command(path: Path, output: str) -> None:
     """Show what a bundle says about itself (UNVERIFIED; use `verify` to check it)."""
     info = inspect(path)
-    lines = [f"{k}: {v}" for k, v in info.items() if k not in ("images", "charts", "resources")]
+    skip = ("images", "charts", "resources", "base")
+    lines = [f"{k}: {v}" for k, v in info.items() if k not in skip]
+    if info.get("base"):
+        base = info["base"]
+        lines.append(
+            f"base: sequence {base['sequence']} version {base['version']} manifest"
+            f" {base['manifestDigest']} (delta: {info['files_from_base']} files left to the base)"
+        )
     lines += [f"chart: {c['name']} {c['version']}" for c in info["charts"]]
     lines += [f"resource: {r['path']}" for r in info["resources"]]
     lines += [

@@ -8,7 +8,8 @@ BundleError                 anything the bundle code expects and can explain (ex
      ├─ ExpiredError        a manifest, keyring or permit is past its expiry
      ├─ RollbackError       sequence lower than the last applied one without a permit
      ├─ ManifestError       the signed manifest is malformed or inconsistent
-     └─ ArchiveError        the tar itself: unsafe member, unlisted file, size or digest mismatch
+     ├─ ArchiveError        the tar itself: unsafe member, unlisted file, size or digest mismatch
+     └─ DeltaError          a delta bundle without its base, or with another base
 
 Every message starts with the name of the check that failed, so a user (and a test) can tell
 which rule rejected the input.
@@ -55,3 +56,7 @@ class ManifestError(VerificationError):
 
 class ArchiveError(VerificationError):
     """The tar archive breaks a rule of the strict reader."""
+
+
+class DeltaError(VerificationError):
+    """A delta bundle's base is not the one named, or not where the delta needs it."""

@@ -39,6 +39,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 class MergedImages:
     images: tuple[ImageEntry, ...]
     contents: tuple[Content, ...]  # oci-layout, index.json, then blobs breadth-first
+    documents: frozenset[str] = frozenset()  # paths of the JSON ones: layout, index, manifests
 
 
 def merge_layouts(dirs: list[Path]) -> MergedImages:
@@ -55,7 +56,9 @@ def merge_layouts(dirs: list[Path]) -> MergedImages:
         Content.from_bytes(LAYOUT, layout),
         Content.from_bytes(INDEX, json.dumps(index, indent=1).encode()),
     ]
-    return MergedImages(images, tuple(head + _blobs_breadth_first(tops)))
+    blobs, documents = _blobs_breadth_first(tops)
+    paths = frozenset({LAYOUT, INDEX, *(BLOBS + d.removeprefix("sha256:") for d in documents)})
+    return MergedImages(images, tuple(head + blobs), paths)
 
 
 def _read_index(directory: Path) -> list[dict[str, Any]]:
@@ -106,9 +109,13 @@ def _platform(raw: Any) -> str:
     return "/".join(str(p) for p in parts if p)
 
 
-def _blobs_breadth_first(tops: list[tuple[Path, dict[str, Any], str]]) -> list[Content]:
+def _blobs_breadth_first(
+    tops: list[tuple[Path, dict[str, Any], str]],
+) -> tuple[list[Content], set[str]]:
+    """The blobs to carry in graph order, and the digests of the manifests and indexes."""
     queue = deque((directory, desc) for directory, desc, _ in tops)
     done: set[str] = set()
+    documents: set[str] = set()
     out: list[Content] = []
     while queue:
         directory, desc = queue.popleft()
@@ -118,10 +125,11 @@ def _blobs_breadth_first(tops: list[tuple[Path, dict[str, Any], str]]) -> list[C
         done.add(digest)
         out.append(_blob_content(directory, desc))
         if desc.get("mediaType") in INDEX_TYPES | MANIFEST_TYPES:
+            documents.add(digest)
             doc = _load_blob(directory, desc)
             children = [*doc.get("manifests", []), *_config(doc), *doc.get("layers", [])]
             queue.extend((directory, child) for child in children)
-    return out
+    return out, documents
 
 
 def _config(doc: dict[str, Any]) -> list[dict[str, Any]]:

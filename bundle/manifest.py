@@ -33,6 +33,20 @@ class FileEntry:
     path: str
     size: int
     sha256: str
+    in_base: bool = False  # a delta does not carry this file: its base bundle does
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    """The bundle a delta builds on, named by its signed manifest's digest."""
+
+    digest: str  # sha256 hex of the base's signed manifest payload
+    sequence: int
+    version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"manifestDigest": f"sha256:{self.digest}", "sequence": self.sequence,
+                "version": self.version}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -69,10 +83,22 @@ class Manifest:
     crds: tuple[str, ...] = ()
     charts: tuple[ChartEntry, ...] = ()
     resources: tuple[ResourceEntry, ...] = ()
+    base: BaseRef | None = None
 
     @property
     def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
+        """Bytes of content the bundle file itself carries (a delta leaves out its base's)."""
+        return sum(f.size for f in self.carried)
+
+    @property
+    def carried(self) -> tuple[FileEntry, ...]:
+        """The files in the bundle tar, in order; a full bundle carries every listed file."""
+        return tuple(f for f in self.files if not f.in_base)
+
+    @property
+    def from_base(self) -> tuple[FileEntry, ...]:
+        """The files of the complete release that a delta leaves to its base."""
+        return tuple(f for f in self.files if f.in_base)
 
     def file(self, path: str) -> FileEntry:
         for entry in self.files:
@@ -81,6 +107,12 @@ class Manifest:
         raise ManifestError(f"manifest check failed: '{path}' is not listed in the manifest")
 
     def to_dict(self) -> dict[str, Any]:
+        doc = self._core_dict()
+        if self.base is not None:
+            doc["base"] = self.base.to_dict()
+        return doc
+
+    def _core_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
             "product": self.product,
@@ -90,7 +122,7 @@ class Manifest:
             "created": format_time(self.created),
             "expires": format_time(self.expires),
             "limits": {"total_bytes": self.total_bytes, "file_count": len(self.files)},
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "files": [_file_dict(f) for f in self.files],
             "images": [_image_dict(i) for i in self.images],
             "crds": [{"path": p} for p in self.crds],
             "charts": [{"path": c.path, "name": c.name, "version": c.version} for c in self.charts],
@@ -99,6 +131,13 @@ class Manifest:
 
     def to_payload(self) -> bytes:
         return json.dumps(self.to_dict(), indent=1).encode() + b"\n"
+
+
+def _file_dict(entry: FileEntry) -> dict[str, Any]:
+    doc: dict[str, Any] = {"path": entry.path, "size": entry.size, "sha256": entry.sha256}
+    if entry.in_base:
+        doc["inBase"] = True
+    return doc
 
 
 def _image_dict(image: ImageEntry) -> dict[str, Any]:
@@ -140,12 +179,7 @@ def _build(doc: dict[str, Any]) -> Manifest:
         sequence=_count(doc["sequence"], "sequence"),
         created=parse_time(doc["created"], "created"),
         expires=parse_time(doc["expires"], "expires"),
-        files=tuple(
-            FileEntry(
-                _text(f["path"], "path"), _count(f["size"], "size"), _text(f["sha256"], "sha")
-            )
-            for f in doc["files"]
-        ),
+        files=tuple(_file(f) for f in doc["files"]),
         images=tuple(
             ImageEntry(
                 _text(i["source"], "source"),
@@ -164,6 +198,25 @@ def _build(doc: dict[str, Any]) -> Manifest:
             ResourceEntry(_text(r["path"], "path"), _count(r["order"], "order"))
             for r in doc.get("resources", [])
         ),
+        base=_base(doc["base"]) if "base" in doc else None,
+    )
+
+
+def _file(raw: dict[str, Any]) -> FileEntry:
+    in_base = raw.get("inBase", False)
+    if not isinstance(in_base, bool):
+        raise ValueError("`inBase` must be true or false")
+    path, size = _text(raw["path"], "path"), _count(raw["size"], "size")
+    return FileEntry(path, size, _text(raw["sha256"], "sha"), in_base)
+
+
+def _base(raw: dict[str, Any]) -> BaseRef:
+    digest = _text(raw["manifestDigest"], "base.manifestDigest")
+    if not _DIGEST.match(digest):
+        raise ValueError("`base.manifestDigest` must be sha256:<64 hex>")
+    version = _text(raw["version"], "base.version")
+    return BaseRef(
+        digest.removeprefix("sha256:"), _count(raw["sequence"], "base.sequence"), version
     )
 
 
@@ -196,6 +249,10 @@ def check_consistency(manifest: Manifest) -> None:
     for path in referenced:
         if path not in seen:
             raise ManifestError(f"manifest check failed: '{path}' is referenced but not in `files`")
+    if manifest.from_base and manifest.base is None:
+        raise ManifestError("manifest check failed: files are marked `inBase` but no base is named")
+    if manifest.base is not None and manifest.base.sequence >= manifest.sequence:
+        raise ManifestError("manifest check failed: a delta's base must have a lower sequence")
     for image in manifest.images:
         if not _DIGEST.match(image.digest):
             raise ManifestError(f"manifest check failed: image digest '{image.digest}' malformed")

@@ -74,6 +74,15 @@ class OciGraph:
         elif entry.path.startswith("images/"):
             raise _fail(f"'{entry.path}' is not part of an OCI image layout")
 
+    def accept_from_base(self, entry: FileEntry) -> None:
+        """Take a file a delta leaves to its base: only layers and configs may be left out."""
+        if not entry.path.startswith(BLOBS):
+            return
+        wanted = self.expected.get(entry.path.removeprefix(BLOBS))
+        if wanted is not None and wanted.media_type in INDEX_TYPES | MANIFEST_TYPES:
+            raise _fail(f"'{entry.path}' is an image manifest; a delta must carry every manifest")
+        self._blob(entry, None)
+
     def finish(self) -> None:
         """Every referenced blob arrived; every signed image is in the index."""
         if self.images and not self.index_seen:

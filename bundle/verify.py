@@ -25,7 +25,7 @@ from bundle.keyring import Keyring
 from bundle.manifest import Manifest, VerifiedManifest, from_payload, verify_manifest
 from bundle.ocigraph import OciGraph
 from bundle.staging import Staging
-from bundle.stored import verify_chain
+from bundle.stored import Chain, verify_chain
 from bundle.trustfloor import Floor, check_floor
 
 
@@ -47,7 +47,7 @@ class Verified:
 
 def verify_bundle(
     path: Path,
-    trust_root: bytes,
+    trust_root: Chain,
     now: datetime,
     *,
     staging: Path | None = None,
@@ -120,6 +120,8 @@ def inspect(path: Path) -> dict[str, Any]:
         "charts": [{"name": c.name, "version": c.version, "path": c.path} for c in manifest.charts],
         "resources": [{"path": r.path, "order": r.order} for r in manifest.resources],
         "images": manifest.to_dict()["images"],
+        "base": manifest.base.to_dict() if manifest.base else None,
+        "files_from_base": len(manifest.from_base),
     }
 
 

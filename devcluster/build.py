@@ -60,7 +60,7 @@ def go_version() -> str:
             "the Go toolchain ('go') is not on PATH: the local control plane is built from Go "
             "modules; install Go 1.26 or newer with access to a Go module proxy"
         )
-    out = _run(["go", "env", "GOVERSION"], Path.cwd(), "go env")
+    out = run_go(["go", "env", "GOVERSION"], Path.cwd(), "go env")
     return out.strip()
 
 
@@ -79,14 +79,14 @@ def ensure_binaries(console: Console | None = None) -> BinDir:
     if (final / STAMP).exists():
         return BinDir(final)
     bins.mkdir(parents=True, exist_ok=True)
-    with _locked(bins / f".{key}.lock", console):
+    with locked(bins / f".{key}.lock", console):
         if not (final / STAMP).exists():
             _build_all(final, console)
     return BinDir(final)
 
 
 @contextmanager
-def _locked(path: Path, console: Console) -> Iterator[None]:
+def locked(path: Path, console: Console) -> Iterator[None]:
     with path.open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -117,7 +117,7 @@ def _download_modules(console: Console) -> None:
     with console.status("downloading Go modules (module proxy)"):
         for target in versions.TARGETS:
             try:
-                _run(
+                run_go(
                     ["go", "mod", "download"], versions.WRAPPERS / target.wrapper, "go mod download"
                 )
             except BuildError as exc:
@@ -132,12 +132,12 @@ def _build_target(target: versions.Target, staging: Path, console: Console) -> N
     argv = ["go", "build", "-trimpath", "-ldflags", f"-s -w {target.ldflags}".strip(), "-o", out]
     started = time.monotonic()
     with console.status(f"building {', '.join(target.outputs)} (first run only; can take minutes)"):
-        _run([*argv, *target.packages], versions.WRAPPERS / target.wrapper, "go build")
+        run_go([*argv, *target.packages], versions.WRAPPERS / target.wrapper, "go build")
     console.print(f"  built {', '.join(target.outputs)} in {time.monotonic() - started:.0f} s")
 
 
 def _write_kwok_stages(dest: Path) -> None:
-    out = _run(
+    out = run_go(
         ["go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok"],
         versions.WRAPPERS / "kwok",
         "go list",
@@ -156,7 +156,7 @@ def _smoke_check(staging: Path) -> None:
     }
     for name, want in expected.items():
         argv = [str(staging / name), "version" if name.startswith("helm") else "--version"]
-        got = _run(argv, staging, f"{name} --version")
+        got = run_go(argv, staging, f"{name} --version")
         if want not in got:
             raise BuildError(f"{name} reports '{got.strip()[:120]}', expected {want}")
 
@@ -172,7 +172,7 @@ def _report(final: Path, seconds: float, console: Console) -> None:
             console.print(f"  {path.name:<24} {path.stat().st_size / 1e6:6.1f} MB")
 
 
-def _run(argv: list[str], cwd: Path, what: str) -> str:
+def run_go(argv: list[str], cwd: Path, what: str) -> str:
     proc = subprocess.run(argv, cwd=cwd, env=go_env(), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])

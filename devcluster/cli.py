@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from devcluster import build, cluster
+from devcluster import build, cluster, tools
 
 STATE_DIR = click.option(
     "--state-dir",
@@ -33,6 +33,17 @@ def build_cmd() -> None:
     """Build the control-plane binaries into the cache (no-op when already built)."""
     bins = build.ensure_binaries(_console())
     click.echo(str(bins.path))
+
+
+@dev.command("tools")
+@click.argument("names", nargs=-1)
+def tools_cmd(names: tuple[str, ...]) -> None:
+    """Build the registry test clients (oras, crane) into the cache; print each binary's path.
+
+    Each tool has its own cache key, apart from the control plane's.
+    """
+    for name in names or tuple(tools.TOOLS):
+        click.echo(str(tools.ensure_tool(name, _console())))
 
 
 @dev.command("up")

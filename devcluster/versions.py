@@ -16,6 +16,10 @@ ETCD = "v3.6.16"
 KWOK = "v0.8.0"
 HELM4 = "v4.3.1"
 HELM3 = "v3.22.0"
+# Registry test clients: built on demand, each under its own cache key (see `tools`), so they
+# are not part of `version_key` and bumping one never rebuilds the control plane.
+ORAS = "v1.3.6"
+CRANE = "v0.22.1"
 
 WRAPPERS = Path(__file__).resolve().parent / "testbin"
 

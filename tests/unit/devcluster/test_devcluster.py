@@ -75,3 +75,16 @@ def test_missing_go_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ToolchainError, match="Go toolchain"):
         build.go_version()
+
+
+def test_test_tools_have_keys_of_their_own() -> None:
+    """Adding or bumping oras/crane must never change the control plane's cache key."""
+    from devcluster import tools, versions
+
+    key = versions.version_key("go1.26.8")
+    assert "oras" not in key
+    assert "crane" not in key
+    keys = {tools.tool_key(t, "go1.26.8") for t in tools.TOOLS.values()}
+    assert keys == {f"oras-{versions.ORAS}-go1.26.8", f"crane-{versions.CRANE}-go1.26.8"}
+    for tool in tools.TOOLS.values():
+        assert (versions.WRAPPERS / tool.name / "go.mod").is_file()
