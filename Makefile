@@ -1,11 +1,25 @@
 # Outpost: the two commands a new machine needs are `make demo` and `make test`.
-PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Bundles must be read by a Python whose tarfile carries the CVE-2024-6232 fix (3.11.10+, 3.12.5+,
+# or a distribution backport such as Debian 12's python3.11); detected by the module's content.
+PATCHED := import sys, tarfile; sys.exit(sys.version_info < (3, 11) or not hasattr(tarfile, "_header_length_prefix_re"))
+CANDIDATES := python3 python3.13 python3.12 python3.11 /usr/bin/python3 /usr/bin/python3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach p,$(CANDIDATES),$(if $(shell $(p) -c '$(PATCHED)' 2>/dev/null && echo y),$(p))) python3)
+endif
 # Debian packages the registry tests and the hub's browser test use.
 SYSTEM_TOOLS := docker-registry skopeo htpasswd chromium
 
-.PHONY: install system-deps binaries test unit demo demo-down sample-bundle bench clean
+.PHONY: install venv-check system-deps binaries test unit fuzz demo demo-down sample-bundle bench clean
+
+# A venv made earlier from a flawed Python is rebuilt when a patched one is available.
+venv-check:
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c '$(PATCHED)' && $(PYTHON) -c '$(PATCHED)'; then \
+	  echo "$(VENV) runs a Python with the tarfile flaw CVE-2024-6232; rebuilding it with $(PYTHON)"; \
+	  rm -rf $(VENV); fi
+	@$(PYTHON) -c '$(PATCHED)' || echo "warning: no Python with the CVE-2024-6232 fix found;" \
+	  "bundle verification refuses to run (see README, Requirements)"
 
 $(BIN)/outpost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +27,7 @@ $(BIN)/outpost: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(BIN)/outpost
+install: venv-check $(BIN)/outpost
 
 system-deps:
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \

@@ -209,8 +209,10 @@ def import_command(
     from airgap.handoff import ClusterHandoff
     from airgap.importer import ImportRequest, import_bundle
     from bundle.cli import progress_bar
+    from bundle.interpreter import require_patched_tarfile
     from bundle.timestamps import now_utc
 
+    require_patched_tarfile()
     client = _client(**registry)
     try:
         trust_root = _read_trust(trust)

@@ -23,11 +23,13 @@ from bundle.manifest import FileEntry, Manifest
 from bundle.ocigraph import OciGraph
 from bundle.paths import parent_dirs, path_problem
 from bundle.staging import Staging, write_all
+from bundle.tarheaders import StrictTarInfo
 
 CHUNK = 1024 * 1024
 MANIFEST_NAME = "manifest.dsse.json"
 KEYRING_NAME = re.compile(r"^keyring/(\d{8})\.dsse\.json$")
-MAX_KEYRING_BYTES = 1024 * 1024
+MAX_KEYRING_BYTES = 64 * 1024  # one keyring envelope; real ones are a few KiB
+MAX_CHAIN_BYTES = 4 * 1024 * 1024  # all keyring envelopes together, held in memory
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_CHAIN = 1024
 # tarfile pads the archive to a 10 KiB record after the two zero end blocks.
@@ -35,28 +37,9 @@ END_MIN = 2 * tarfile.BLOCKSIZE
 END_MAX = END_MIN + tarfile.RECORDSIZE
 _FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE)
 
-# pax and GNU long-name headers are read whole into memory by tarfile, before any of our checks.
-MAX_EXTENDED_HEADER = 64 * 1024
-_EXTENDED = frozenset(
-    {tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE}
-    | {tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK}
-)
-
 Progress = Callable[[int], None]
-
-
-class StrictTarInfo(tarfile.TarInfo):
-    """Refuses oversized extended headers and GNU sparse members before tarfile processes them."""
-
-    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
-        if self.type in _EXTENDED and self.size > MAX_EXTENDED_HEADER:
-            raise ArchiveError(
-                f"size check failed: an extended tar header of {self.size} bytes is over the"
-                f" {MAX_EXTENDED_HEADER} limit"
-            )
-        if self.type == tarfile.GNUTYPE_SPARSE:
-            raise ArchiveError(f"member type check failed: '{self.name[:200]}' is a sparse file")
-        return super()._proc_member(tarfile_)  # type: ignore[misc,no-any-return]
+# What tarfile raises on input it cannot parse, besides TarError (found by the fuzz tests).
+_PARSE_ERRORS = (tarfile.TarError, ValueError, OverflowError, RecursionError, EOFError)
 
 
 @dataclass(frozen=True)
@@ -78,7 +61,7 @@ class ArchiveReader:
             self.tar = tarfile.open(  # noqa: SIM115
                 fileobj=fileobj, mode="r|", bufsize=CHUNK, tarinfo=StrictTarInfo
             )
-        except tarfile.TarError as exc:
+        except _PARSE_ERRORS as exc:
             raise ArchiveError(f"archive check failed: not an uncompressed tar ({exc})") from exc
         self.members = self._iterate()
         self.pending: tarfile.TarInfo | None = None
@@ -88,7 +71,7 @@ class ArchiveReader:
         try:
             while (member := self.tar.next()) is not None:
                 yield member
-        except tarfile.TarError as exc:
+        except _PARSE_ERRORS as exc:
             raise ArchiveError(f"archive check failed: truncated or corrupt tar ({exc})") from exc
 
     def _next(self) -> tarfile.TarInfo | None:
@@ -108,6 +91,7 @@ class ArchiveReader:
     def _read_chain(self) -> list[bytes]:
         chain: list[bytes] = []
         numbers: list[int] = []
+        total = 0
         while (member := self._next()) is not None:
             if member.type == tarfile.DIRTYPE and member.name == "keyring" and not chain:
                 continue
@@ -120,6 +104,11 @@ class ArchiveReader:
                 raise ArchiveError(f"member order check failed: '{member.name}' is out of sequence")
             if len(chain) >= MAX_CHAIN:
                 raise ArchiveError(f"archive check failed: more than {MAX_CHAIN} keyring members")
+            total += member.size
+            if total > MAX_CHAIN_BYTES:
+                raise ArchiveError(
+                    f"size check failed: keyring members over {MAX_CHAIN_BYTES} bytes"
+                )
             chain.append(self._read_small(member, MAX_KEYRING_BYTES))
         if not chain:
             raise ArchiveError("member order check failed: the bundle must start with keyring/")
@@ -219,7 +208,7 @@ class ArchiveReader:
 def _read(stream: IO[bytes], path: str, size: int = CHUNK) -> bytes:
     try:
         return stream.read(size)
-    except tarfile.TarError as exc:
+    except _PARSE_ERRORS as exc:
         raise ArchiveError(f"archive check failed: '{path}' is truncated ({exc})") from exc
 
 

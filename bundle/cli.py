@@ -22,6 +22,7 @@ import click
 from bundle.build import BuildRequest, build
 from bundle.delta import check_base_match, coverage
 from bundle.errors import BundleError, VerificationError
+from bundle.interpreter import require_patched_tarfile
 from bundle.keyfiles import load_private, read, write_new
 from bundle.keyring import Keyring, decode_chain
 from bundle.keys_cli import register
@@ -125,6 +126,7 @@ def verify_command(**opts: Any) -> None:
     trusted (or at its version with another keyring): a retired key cannot sign again.
     A delta verified without --base says which files (left to its base) it did not check.
     """
+    require_patched_tarfile()
     path, decision = opts["path"], Admission(opts)
     floor = parse_floor(opts["floor"]) if opts["floor"] else None
     try:
@@ -196,6 +198,7 @@ def apply_command(**opts: Any) -> None:
     """
     from bundle.cluster import ApplyRequest, Cluster, apply_bundle
 
+    require_patched_tarfile()
     path, permit = opts["path"], opts["permit"]
     request = ApplyRequest(
         path, read(opts["trust"], "trust root"), opts["namespace"],
@@ -281,6 +284,7 @@ def _verified_text(result: Verified) -> str:
 @OUTPUT
 def inspect_command(path: Path, output: str) -> None:
     """Show what a bundle says about itself (UNVERIFIED; use `verify` to check it)."""
+    require_patched_tarfile()
     info = inspect(path)
     skip = ("images", "charts", "resources", "base")
     lines = [f"{k}: {v}" for k, v in info.items() if k not in skip]
