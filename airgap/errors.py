@@ -4,11 +4,13 @@ AirgapError                     anything the importer expects and can explain (e
  ├─ LayoutError                 the OCI image layout is malformed or a blob does not match its
  │                              descriptor (exit 1: the input is bad, nothing was sent)
  ├─ AddressError                the registry address or its options are unusable
+ ├─ BaseMissingError            a delta's base blobs are not in the registry (exit 1)
  ├─ PushCancelledError          interrupted (SIGINT/SIGTERM or a hook); rerun to resume (130)
  │   └─ UploadStoppedError      an upload stopped because a sibling upload failed
  └─ RegistryError               the registry refused or failed a request
      ├─ RegistryUnreachableError    connection refused, DNS, TLS or timeout
-     └─ RegistryAuthError           401/403: wrong or missing credentials or permissions
+     ├─ RegistryAuthError           401/403: wrong or missing credentials or permissions
+     └─ RepositoryMissingError      the registry does not create repositories on push
 
 Messages say what failed, on which registry (never with credentials) and what to do.
 """
@@ -30,6 +32,12 @@ class LayoutError(AirgapError):
 
 class AddressError(AirgapError):
     """The registry address or its transport options cannot be used."""
+
+
+class BaseMissingError(AirgapError):
+    """A delta leaves blobs to its base that the target registry does not hold."""
+
+    exit_code = 1
 
 
 class PushCancelledError(AirgapError):
@@ -58,3 +66,7 @@ class RegistryUnreachableError(RegistryError):
 
 class RegistryAuthError(RegistryError):
     """The registry rejected the credentials (401) or the permissions (403)."""
+
+
+class RepositoryMissingError(RegistryError):
+    """The registry refuses to create repositories on push; they must be created first."""

@@ -39,6 +39,8 @@ class LayoutGraph:
     images: tuple[ImageEntry, ...]
     manifests: Mapping[str, ManifestNode]
     blobs: Mapping[str, oci.Descriptor]
+    # Blobs a delta bundle leaves to its base: not on disk, must already be in the registry.
+    absent: frozenset[str] = frozenset()
 
     def blob_path(self, digest: str) -> Path:
         return blob_path(self.root, digest)

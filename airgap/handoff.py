@@ -18,8 +18,9 @@ from typing import Any
 
 from airgap.errors import AirgapError
 from bundle.cluster import ALREADY, Admission, AlreadyImported, ApplyRequest, Cluster
+from bundle.delta import check_base_content, check_base_imported
 from bundle.errors import BundleError
-from bundle.importplan import Plan, bundle_object, configmap, needed, split_stored
+from bundle.importplan import Plan, bundle_object, configmap, content_name, needed, split_stored
 from bundle.keyring import Keyring
 from bundle.lineage import bundle_name
 from bundle.manifest import VerifiedManifest
@@ -82,7 +83,14 @@ class ClusterHandoff:
             raise AirgapError(f"cluster: {exc}") from exc
 
     def admit(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
-        """Anti-rollback and size limits, before any content is read or anything pushed."""
+        """Anti-rollback and size limits, before any content is read or anything pushed.
+
+        A delta also needs its base imported and verified here, its content still stored.
+        """
+        if candidate.manifest.base is not None:
+            check_base_imported(candidate.manifest, self._bundles)
+            stored = self.cluster.stored(self.request.namespace)
+            check_base_content(candidate.manifest, stored, content_name)
         admission = Admission(self.request, self._bundles, read_head(self.request.path), self.now)
         try:
             admission(candidate, keyring)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from airgap.charts import ChartPush, chart_artifact, chart_metadata, push_chart
+from airgap.errors import BaseMissingError
 from airgap.importreport import ChartStep, ImportPlan, ImportSummary
 from airgap.journal import UploadJournal
 from airgap.layout import read_layout
@@ -34,6 +35,7 @@ from airgap.progress import NullObserver, PushObserver, RichObserver
 from airgap.push import PushSummary, apply_push, plan_push
 from airgap.registry import RegistryClient
 from airgap.upload import UploadSettings
+from bundle.delta import base_blob_digests
 from bundle.keyring import Keyring
 from bundle.manifest import VerifiedManifest
 from bundle.verify import Verified, verify_bundle
@@ -94,9 +96,18 @@ def import_bundle(
             progress=verify_progress,
             admit=handoff.admit,
         )
-        push = plan_images(work / "content", client, request.journal)
+        absent = base_blob_digests(verified.manifest)
+        push = plan_images(work / "content", client, request.journal, absent)
         charts = tuple(chart_step(tgz, client) for tgz in chart_files(work / "content"))
         registry = str(client.address)
+        missing = missing_from_base(verified, push, client)
+        if missing and not dry_run:
+            raise BaseMissingError(
+                f"the delta bundle leaves {len(missing)} items to its base that registry"
+                f" {client.address.netloc} does not hold: {', '.join(missing[:5])}"
+                f"{' …' if len(missing) > 5 else ''}; nothing was pushed — import the base"
+                " bundle into this registry again, or import the full bundle"
+            )
         if dry_run:
             cluster = handoff.plan(verified, registry)
             return ImportPlan(describe(verified), push, charts, cluster.to_dict(), cluster.text())
@@ -135,12 +146,34 @@ def send(
     return images, pushed, counter.sent - (images.bytes_sent if images else 0)
 
 
-def plan_images(content: Path, client: RegistryClient, journal: UploadJournal) -> PushPlan | None:
-    """The push plan of the staged `images/` layout (re-checked blob by blob), or None."""
+def plan_images(
+    content: Path,
+    client: RegistryClient,
+    journal: UploadJournal,
+    absent: frozenset[str] = frozenset(),
+) -> PushPlan | None:
+    """The push plan of the staged `images/` layout (re-checked blob by blob), or None.
+
+    `absent`: the blobs a delta leaves to its base (HEADed, never sent).
+    """
     images = content / "images"
     if not (images / "index.json").is_file():
         return None
-    return plan_push(read_layout(images), client, journal)
+    return plan_push(read_layout(images, absent), client, journal)
+
+
+def missing_from_base(
+    verified: Verified, push: PushPlan | None, client: RegistryClient
+) -> list[str]:
+    """What a delta leaves to its base and the registry lacks: blobs, then chart artifacts."""
+    found = [f"{repo}@{digest}" for repo, digest in (push.missing if push else ())]
+    m = verified.manifest
+    for chart in (c for c in m.charts if m.file(c.path).in_base):
+        repo = client.address.repository(f"charts/{chart.name}")
+        tag = chart.version.replace("+", "_")
+        if client.manifest_digest(repo, tag) is None:
+            found.append(f"{repo}:{tag} (chart)")
+    return found
 
 
 def chart_files(content: Path) -> list[Path]:

@@ -25,8 +25,12 @@ READ_SIZE = 1024 * 1024
 VERIFY_WORKERS = min(4, os.cpu_count() or 1)
 
 
-def read_layout(root: Path) -> LayoutGraph:
-    """Parse and fully verify the layout at `root`; raise LayoutError on the first problem."""
+def read_layout(root: Path, absent: frozenset[str] = frozenset()) -> LayoutGraph:
+    """Parse and fully verify the layout at `root`; raise LayoutError on the first problem.
+
+    `absent`: digests of layers and configs a delta bundle leaves to its base; they are not on
+    disk, so not hashed here (the push plan requires them in the registry instead).
+    """
     _check_layout_file(root)
     entries = oci.index_children(_read_small(root / "index.json", "index.json"), "index.json")
     images = tuple(_image_entry(entry) for entry in entries)
@@ -36,9 +40,10 @@ def read_layout(root: Path) -> LayoutGraph:
         _walk(root, image.root, manifests, blobs)
     # hashlib releases the GIL on large updates: blobs are hashed in parallel.
     with ThreadPoolExecutor(max_workers=VERIFY_WORKERS, thread_name_prefix="verify") as pool:
-        for future in [pool.submit(verify_blob, root, d) for d in blobs.values()]:
+        here = [d for d in blobs.values() if d.digest not in absent]
+        for future in [pool.submit(verify_blob, root, d) for d in here]:
             future.result()
-    return LayoutGraph(root, images, manifests, blobs)
+    return LayoutGraph(root, images, manifests, blobs, absent & frozenset(blobs))
 
 
 def _check_layout_file(root: Path) -> None:

@@ -85,6 +85,9 @@ class PushPlan:
     layout: Path
     repositories: tuple[RepoPlan, ...]
     images: tuple[tuple[str, str], ...]
+    # (repository, digest) a delta leaves to its base that the registry does not hold: the
+    # import refuses to push anything while this is not empty.
+    missing: tuple[tuple[str, str], ...] = ()
 
     @property
     def blob_steps(self) -> list[BlobStep]:
@@ -108,6 +111,7 @@ class PushPlan:
             "blobs": {a: self.count(a) for a in ("exists", "mount", "resume", "upload")},
             "bytesToSend": self.bytes_to_send,
             "manifestsToPush": sum(1 for m in self.manifest_steps if not m.exists),
+            "missingFromBase": [{"repository": r, "digest": d} for r, d in self.missing],
             "steps": [_blob_dict(s) for s in self.blob_steps]
             + [_manifest_dict(m) for m in self.manifest_steps],
         }
@@ -150,7 +154,13 @@ def plan_from_inventory(
             )
         )
     plans = tuple(RepoPlan(r, tuple(b.values()), tuple(m.values())) for r, (b, m) in repos.items())
-    return PushPlan(str(registry), graph.root, plans, tuple(images))
+    missing = tuple(
+        (s.repository, s.digest)
+        for plan in plans
+        for s in plan.blobs
+        if s.digest in graph.absent and s.action in ("upload", "resume")
+    )
+    return PushPlan(str(registry), graph.root, plans, tuple(images), missing)
 
 
 def _blob_step(
@@ -224,6 +234,7 @@ def render_plan(plan: PushPlan) -> str:
     for m in plan.manifest_steps:
         ref = f"@{m.reference}" if m.reference.startswith("sha256:") else f":{m.reference}"
         lines.append(f"  manifest {'exists' if m.exists else 'put':<6} {m.repository}{ref}")
+    lines += [f"  MISSING {repo}@{digest} (left to the base)" for repo, digest in plan.missing]
     lines.append(
         f"blobs: {plan.count('exists')} exist, {plan.count('mount')} mount, "
         f"{plan.count('resume')} resume, {plan.count('upload')} upload; "

@@ -6,6 +6,10 @@ token service (`token_server.py`). Each has a fresh temporary storage root and a
 `http.secret` (upload Locations must survive a restart); the server itself is
 `airgap.localregistry.RegistryServer`, shared with the demo. Tests skip with a reason when
 `docker-registry`, `skopeo` or `htpasswd` is missing (`make` installs them).
+
+`any_registry` runs a test against both implementations: docker-registry and go-containerregistry's
+(`crane registry serve`, built from its Go module). `crane` and `oras` are the checking clients
+built the same way (each under its own cache key, `outpost dev tools`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ from cryptography.x509.oid import NameOID
 from airgap.localregistry import REGISTRY_BIN, RegistryServer
 
 __all__ = ["PASSWORD", "USER", "RegistryServer", "make_tls"]
+from tests.registry.crane import CraneRegistry, crane_binary
 from tests.registry.token_server import ISSUER, SERVICE, TokenServer
+
+Served = RegistryServer | CraneRegistry
 
 USER, PASSWORD = "importer", "s3cret-pass"
 
@@ -132,3 +139,33 @@ def token_registry(tmp_path: Path) -> Iterator[tuple[RegistryServer, TokenServer
 @pytest.fixture
 def skopeo() -> str:
     return _require("skopeo")
+
+
+@pytest.fixture(params=["docker-registry", "crane"])
+def any_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    """Plain-HTTP registry without auth, once per implementation."""
+    server: Served
+    if request.param == "crane":
+        server = CraneRegistry(tmp_path / "crane-registry")
+    else:
+        _require(REGISTRY_BIN)
+        server = RegistryServer(tmp_path / "registry")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def crane() -> str:
+    return crane_binary()
+
+
+@pytest.fixture
+def oras() -> str:
+    from devcluster.errors import DevClusterError
+    from devcluster.tools import ensure_tool
+
+    try:
+        return str(ensure_tool("oras"))
+    except DevClusterError as exc:
+        pytest.skip(f"oras not available: {exc}")

@@ -1,4 +1,4 @@
-"""Helm charts pushed as OCI artifacts to a real docker-registry 2.8.2.
+"""Helm charts pushed as OCI artifacts to real registries (docker-registry 2.8.2 and go-containerregistry).
 
 Covers: the manifest/config/layer media types helm expects, the layer holding the exact .tgz
 bytes, idempotent re-push, the CLI, and — when `OUTPOST_HELM` names a helm binary — that
@@ -20,7 +20,7 @@ from airgap.charts import HELM_CONFIG, HELM_CONTENT, push_chart
 from airgap.cli import airgap
 from airgap.registry import RegistryClient, open_client
 from airgap.synthetic import write_chart
-from tests.registry.conftest import RegistryServer
+from tests.registry.conftest import Served
 
 pytestmark = pytest.mark.registry
 
@@ -31,16 +31,16 @@ def chart(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(registry: RegistryServer) -> RegistryClient:
-    return open_client(f"{registry.netloc}/outpost", insecure_http=True)
+def client(any_registry: Served) -> RegistryClient:
+    return open_client(f"{any_registry.netloc}/outpost", insecure_http=True)
 
 
 def test_chart_is_an_oci_artifact_helm_understands(
-    chart: Path, client: RegistryClient, registry: RegistryServer, skopeo: str
+    chart: Path, client: RegistryClient, any_registry: Served, skopeo: str
 ) -> None:
     pushed = push_chart(chart, client)
     assert (pushed.repository, pushed.tag) == ("outpost/charts/acme-api", "2.14.0")
-    ref = f"docker://{registry.netloc}/{pushed.repository}:{pushed.tag}"
+    ref = f"docker://{any_registry.netloc}/{pushed.repository}:{pushed.tag}"
     raw = subprocess.run(
         [skopeo, "inspect", "--raw", "--tls-verify=false", ref],
         capture_output=True,
@@ -50,7 +50,7 @@ def test_chart_is_an_oci_artifact_helm_understands(
     manifest = json.loads(raw)
     assert manifest["config"]["mediaType"] == HELM_CONFIG
     assert [layer["mediaType"] for layer in manifest["layers"]] == [HELM_CONTENT]
-    base = f"http://{registry.netloc}/v2/{pushed.repository}/blobs/"
+    base = f"http://{any_registry.netloc}/v2/{pushed.repository}/blobs/"
     config = httpx.get(base + manifest["config"]["digest"], timeout=10).json()
     assert (config["name"], config["version"], config["apiVersion"]) == ("acme-api", "2.14.0", "v2")
     layer = httpx.get(base + manifest["layers"][0]["digest"], timeout=10)
@@ -62,14 +62,14 @@ def test_second_chart_push_changes_nothing(chart: Path, client: RegistryClient) 
     assert push_chart(chart, client) == first
 
 
-def test_push_chart_cli_prints_the_oci_url(chart: Path, registry: RegistryServer) -> None:
+def test_push_chart_cli_prints_the_oci_url(chart: Path, any_registry: Served) -> None:
     result = CliRunner().invoke(
         airgap,
         [
             "push-chart",
             str(chart),
             "--registry",
-            f"{registry.netloc}/outpost",
+            f"{any_registry.netloc}/outpost",
             "--insecure-http",
             "--output",
             "json",
@@ -77,12 +77,12 @@ def test_push_chart_cli_prints_the_oci_url(chart: Path, registry: RegistryServer
     )
     assert result.exit_code == 0, result.output
     (record,) = json.loads(result.stdout)["charts"]
-    assert record["url"] == f"oci://{registry.netloc}/outpost/charts/acme-api"
+    assert record["url"] == f"oci://{any_registry.netloc}/outpost/charts/acme-api"
 
 
 @pytest.mark.skipif(not os.environ.get("OUTPOST_HELM"), reason="OUTPOST_HELM names no helm binary")
 def test_helm_pulls_the_pushed_chart(
-    chart: Path, client: RegistryClient, registry: RegistryServer, tmp_path: Path
+    chart: Path, client: RegistryClient, any_registry: Served, tmp_path: Path
 ) -> None:
     helm = os.environ["OUTPOST_HELM"]
     push_chart(chart, client)
@@ -93,7 +93,7 @@ def test_helm_pulls_the_pushed_chart(
         "HELM_CONFIG_HOME": str(tmp_path / "config"),
         "HELM_DATA_HOME": str(tmp_path / "data"),
     }
-    url = f"oci://{registry.netloc}/outpost/charts/acme-api"
+    url = f"oci://{any_registry.netloc}/outpost/charts/acme-api"
     shown = subprocess.run(
         [helm, "show", "chart", url, "--version", "2.14.0", "--plain-http"],
         capture_output=True,

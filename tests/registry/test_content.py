@@ -16,30 +16,30 @@ from airgap.content import push_content
 from airgap.registry import open_client
 from airgap.relocation import relocate_refs
 from airgap.synthetic import ImageSpec, write_chart, write_layout
-from tests.registry.conftest import RegistryServer
+from tests.registry.conftest import Served
 
 pytestmark = pytest.mark.registry
 API = "registry.acme.dev/acme/api:2.14.0"
 
 
 def test_push_content_then_relocate_values(
-    tmp_path: Path, registry: RegistryServer, skopeo: str
+    tmp_path: Path, any_registry: Served, skopeo: str
 ) -> None:
     content = tmp_path / "content"
     digests = write_layout(content / "images", [ImageSpec(API)], seed=9)
     (content / "charts").mkdir()
     write_chart(content / "charts", "acme-api", "2.14.0", image=API)
-    client = open_client(f"{registry.netloc}/outpost", insecure_http=True)
+    client = open_client(f"{any_registry.netloc}/outpost", insecure_http=True)
 
     pushed = push_content(content, client)
 
     assert pushed.images is not None
     assert pushed.images.manifests_pushed == 3
-    assert pushed.chart_urls(registry.netloc) == {
-        "acme-api": f"oci://{registry.netloc}/outpost/charts/acme-api"
+    assert pushed.chart_urls(any_registry.netloc) == {
+        "acme-api": f"oci://{any_registry.netloc}/outpost/charts/acme-api"
     }
     values = relocate_refs({"image": API, "other": "busybox:1"}, pushed.mapping)
-    target = f"{registry.netloc}/outpost/acme/api@{digests[API]}"
+    target = f"{any_registry.netloc}/outpost/acme/api@{digests[API]}"
     assert values == {"image": target, "other": "busybox:1"}
     inspected = subprocess.run(
         [skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{target}"],
