@@ -21,7 +21,7 @@ import httpx
 from airgap.errors import RegistryAuthError
 
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
-_REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:blobs|manifests|tags)/")
+_REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:blobs|manifests|tags|referrers)/")
 
 
 @dataclass(frozen=True)

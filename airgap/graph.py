@@ -21,6 +21,7 @@ class ManifestNode:
     raw: bytes
     children: tuple[str, ...]
     blobs: tuple[str, ...]
+    subject: str | None = None  # an OCI 1.1 referrer: the digest of the manifest it refers to
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,26 @@ class LayoutGraph:
     blobs: Mapping[str, oci.Descriptor]
     # Blobs a delta bundle leaves to its base: not on disk, must already be in the registry.
     absent: frozenset[str] = frozenset()
+    # Referrers (signatures, SBOMs…) in index.json order; each travels with its subject.
+    referrers: tuple[oci.Descriptor, ...] = ()
 
     def blob_path(self, digest: str) -> Path:
         return blob_path(self.root, digest)
 
     def closure(self, image: ImageEntry) -> tuple[list[oci.Descriptor], list[ManifestNode]]:
-        """Blobs (deduplicated) and manifests (children before parents) of one image."""
+        """Blobs (deduplicated) and manifests (children before parents) of one image.
+
+        The referrers of its manifests come after them (a referrer after its subject), with
+        their own blobs: a signature travels wherever the image goes.
+        """
         blobs: dict[str, oci.Descriptor] = {}
         manifests: dict[str, ManifestNode] = {}
         self._collect(image.root.digest, blobs, manifests)
+        pending = [r.digest for r in self.referrers]
+        while attached := [d for d in pending if self.manifests[d].subject in manifests]:
+            for digest in attached:
+                self._collect(digest, blobs, manifests)
+            pending = [d for d in pending if d not in manifests]
         return list(blobs.values()), list(manifests.values())
 
     def _collect(

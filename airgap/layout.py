@@ -33,17 +33,36 @@ def read_layout(root: Path, absent: frozenset[str] = frozenset()) -> LayoutGraph
     """
     _check_layout_file(root)
     entries = oci.index_children(_read_small(root / "index.json", "index.json"), "index.json")
-    images = tuple(_image_entry(entry) for entry in entries)
+    images = tuple(_image_entry(entry) for entry in entries if entry.ref_name is not None)
+    referrers = tuple(entry for entry in entries if entry.ref_name is None)
     manifests: dict[str, ManifestNode] = {}
     blobs: dict[str, oci.Descriptor] = {}
     for image in images:
         _walk(root, image.root, manifests, blobs)
+    for referrer in referrers:
+        _walk(root, referrer, manifests, blobs)
+    for referrer in referrers:
+        _check_referrer(referrer, manifests)
     # hashlib releases the GIL on large updates: blobs are hashed in parallel.
     with ThreadPoolExecutor(max_workers=VERIFY_WORKERS, thread_name_prefix="verify") as pool:
         here = [d for d in blobs.values() if d.digest not in absent]
         for future in [pool.submit(verify_blob, root, d) for d in here]:
             future.result()
-    return LayoutGraph(root, images, manifests, blobs, absent & frozenset(blobs))
+    return LayoutGraph(root, images, manifests, blobs, absent & frozenset(blobs), referrers)
+
+
+def _check_referrer(entry: oci.Descriptor, manifests: dict[str, ManifestNode]) -> None:
+    subject = manifests[entry.digest].subject
+    if subject is None:
+        raise LayoutError(
+            f"index.json: entry {entry.digest} needs an '{oci.REF_NAME}' annotation holding a "
+            "full image reference (or a `subject`, as a referrer)"
+        )
+    if subject not in manifests:
+        raise LayoutError(
+            f"index.json: referrer {entry.digest} refers to {subject}, which no image of the"
+            " layout holds"
+        )
 
 
 def _check_layout_file(root: Path) -> None:
@@ -90,7 +109,11 @@ def _walk(
                 f"blob {ref.digest} is described with sizes {known.size} and {ref.size}"
             )
     manifests[desc.digest] = ManifestNode(
-        desc, raw, (), tuple(dict.fromkeys(r.digest for r in refs))
+        desc,
+        raw,
+        (),
+        tuple(dict.fromkeys(r.digest for r in refs)),
+        oci.subject_of(raw, desc.digest),
     )
 
 

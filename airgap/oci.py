@@ -46,6 +46,7 @@ class Descriptor:
     digest: str
     size: int
     ref_name: str | None = None
+    artifact_type: str | None = None
 
     def to_dict(self) -> DescriptorDict:
         return {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
@@ -64,7 +65,14 @@ def parse_descriptor(raw: Any, where: str) -> Descriptor:
         raise LayoutError(f"{where}: descriptor {digest} has no mediaType")
     annotations = raw.get("annotations") or {}
     ref_name = annotations.get(REF_NAME) if isinstance(annotations, dict) else None
-    return Descriptor(media_type, digest, size, ref_name if isinstance(ref_name, str) else None)
+    kind = raw.get("artifactType")
+    return Descriptor(
+        media_type,
+        digest,
+        size,
+        ref_name if isinstance(ref_name, str) else None,
+        kind if isinstance(kind, str) else None,
+    )
 
 
 def load_json(raw: bytes, where: str) -> dict[str, Any]:
@@ -85,6 +93,12 @@ def index_children(raw: bytes, where: str) -> tuple[Descriptor, ...]:
     if not isinstance(manifests, list):
         raise LayoutError(f"{where}: index has no 'manifests' list")
     return tuple(parse_descriptor(item, where) for item in manifests)
+
+
+def subject_of(raw: bytes, where: str) -> str | None:
+    """The digest in a manifest's OCI 1.1 `subject` (what it refers to), or None."""
+    subject = load_json(raw, where).get("subject")
+    return None if subject is None else parse_descriptor(subject, where).digest
 
 
 def manifest_blobs(raw: bytes, where: str) -> tuple[Descriptor, ...]:

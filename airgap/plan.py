@@ -68,6 +68,7 @@ class ManifestStep:
     reference: str
     exists: bool
     raw: bytes = field(repr=False, compare=False)
+    subject: str | None = None  # a referrer: pushed after its subject, then indexed under it
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,13 @@ def _manifest_steps(target: Target, inventory: Inventory) -> list[ManifestStep]:
             exists, reference = desc.digest in present, desc.digest
         steps.append(
             ManifestStep(
-                target.repository, desc.digest, desc.media_type, reference, exists, node.raw
+                target.repository,
+                desc.digest,
+                desc.media_type,
+                reference,
+                exists,
+                node.raw,
+                node.subject,
             )
         )
     return steps

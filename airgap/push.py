@@ -9,6 +9,7 @@ as its blobs are in. It returns a `PushSummary`.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -19,8 +20,18 @@ from airgap.errors import UploadStoppedError
 from airgap.graph import LayoutGraph, blob_path
 from airgap.journal import UploadJournal
 from airgap.layout import iter_file
-from airgap.plan import BlobStep, Inventory, PushPlan, RepoPlan, plan_from_inventory, targets
+from airgap.oci import OCI_INDEX
+from airgap.plan import (
+    BlobStep,
+    Inventory,
+    ManifestStep,
+    PushPlan,
+    RepoPlan,
+    plan_from_inventory,
+    targets,
+)
 from airgap.progress import NullObserver, PushObserver
+from airgap.referrers import fallback_tag, referrer_descriptor, with_referrer
 from airgap.registry import RegistryClient
 from airgap.upload import (
     BlobOpener,
@@ -210,10 +221,28 @@ def _wait_or_raise(
 
 def _push_manifests(repo_plan: RepoPlan, client: RegistryClient, observer: PushObserver) -> None:
     for step in repo_plan.manifests:
-        if step.exists:
-            continue
-        client.put_manifest(step.repository, step.reference, step.media_type, step.raw, step.digest)
-        observer.manifest_pushed(step.repository, step.reference)
+        indexed = False
+        if not step.exists:
+            indexed = client.put_manifest(
+                step.repository, step.reference, step.media_type, step.raw, step.digest
+            )
+            observer.manifest_pushed(step.repository, step.reference)
+        if step.subject is not None and not indexed:
+            record_referrer(client, step, step.subject)
+
+
+def record_referrer(client: RegistryClient, step: ManifestStep, subject: str) -> None:
+    """Make a pushed referrer findable: by the referrers API if the registry has one, else
+    in the fallback index tagged `sha256-<hex>` (read, add, write back)."""
+    listed = client.referrers_list(step.repository, subject)
+    if listed is not None and step.digest in listed:
+        return
+    tag = fallback_tag(subject)
+    existing = client.get_manifest(step.repository, tag)
+    updated = with_referrer(existing, referrer_descriptor(step.digest, step.media_type, step.raw))
+    if updated is not None:
+        digest = "sha256:" + hashlib.sha256(updated).hexdigest()
+        client.put_manifest(step.repository, tag, OCI_INDEX, updated, digest)
 
 
 def layout_opener(plan: PushPlan, step: BlobStep) -> BlobOpener:

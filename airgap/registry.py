@@ -134,10 +134,41 @@ class RegistryClient:
             "DELETE", location, expect=(202, 204, 400, 404), what="cancelling an abandoned upload"
         )
 
+    def get_manifest(self, repo: str, reference: str) -> bytes | None:
+        """The exact bytes of a manifest or index, or None when the registry has none."""
+        response = self.session.request(
+            "GET",
+            f"/v2/{repo}/manifests/{reference}",
+            expect=(200, 404),
+            what=f"reading manifest {repo}:{reference}",
+            headers={"Accept": MANIFEST_ACCEPT},
+        )
+        return response.content if response.status_code == 200 else None
+
+    def referrers_list(self, repo: str, subject: str) -> list[str] | None:
+        """Digests the referrers API lists for `subject`, or None when there is no such API."""
+        response = self.session.request(
+            "GET",
+            f"/v2/{repo}/referrers/{subject}",
+            expect=(200, 400, 404, 405),
+            what=f"listing referrers of {repo}@{subject}",
+            headers={"Accept": OCI_INDEX},
+        )
+        if response.status_code != 200:
+            return None
+        try:
+            found = response.json().get("manifests") or []
+            return [str(m.get("digest")) for m in found if isinstance(m, dict)]
+        except (ValueError, AttributeError):
+            return None
+
     def put_manifest(
         self, repo: str, reference: str, media_type: str, raw: bytes, digest: str
-    ) -> None:
-        """PUT exact manifest bytes; the registry's digest must equal ours."""
+    ) -> bool:
+        """PUT exact manifest bytes; the registry's digest must equal ours.
+
+        Returns whether the registry says it indexed the manifest's `subject` (`OCI-Subject`).
+        """
         what = f"pushing manifest {repo}:{reference}"
         response = self.session.request(
             "PUT",
@@ -148,6 +179,7 @@ class RegistryClient:
             content=raw,
         )
         self._check_digest(response.headers.get("Docker-Content-Digest"), digest, what)
+        return "OCI-Subject" in response.headers
 
     def _location(self, location: str | None, what: str) -> str:
         if not location:

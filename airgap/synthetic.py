@@ -140,6 +140,29 @@ def _write_manifest(root: Path, platform: str, layers: list[dict[str, Any]]) -> 
     return {**desc, "platform": {"architecture": arch, "os": os_name}}
 
 
+def attach_referrer(
+    root: Path, subject: dict[str, Any], artifact_type: str, payload: bytes
+) -> dict[str, Any]:
+    """Attach an OCI 1.1 artifact (e.g. a signature) to `subject`, as `oras attach` records it:
+    a manifest with `subject` and `artifactType`, listed in index.json without a reference name.
+    """
+    empty = write_blob(root, b"{}", "application/vnd.oci.empty.v1+json")
+    layer = write_blob(root, payload, "application/octet-stream")
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": oci.OCI_MANIFEST,
+        "artifactType": artifact_type,
+        "config": empty,
+        "layers": [layer],
+        "subject": {k: subject[k] for k in ("mediaType", "digest", "size")},
+    }
+    desc = write_blob(root, _dumps(manifest), oci.OCI_MANIFEST) | {"artifactType": artifact_type}
+    index = json.loads((root / "index.json").read_text())
+    index["manifests"].append(desc)
+    (root / "index.json").write_text(json.dumps(index, indent=2))
+    return desc
+
+
 def write_blob(root: Path, data: bytes, media_type: str) -> dict[str, Any]:
     """Store bytes as a blob; returns its descriptor."""
     digest = "sha256:" + hashlib.sha256(data).hexdigest()

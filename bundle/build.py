@@ -138,6 +138,7 @@ def collect(request: BuildRequest, now: datetime) -> tuple[Manifest, list[Conten
         expires=now + request.expires_in,
         files=tuple(c.entry() for c in contents),
         images=images.images,
+        referrers=images.referrers,
         crds=tuple(c.path for c in crds),
         charts=tuple(ChartEntry(c.path, c.name, c.version) for c in charts),
         resources=tuple(ResourceEntry(c.path, order) for order, c in resources),

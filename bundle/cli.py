@@ -286,7 +286,7 @@ def inspect_command(path: Path, output: str) -> None:
     """Show what a bundle says about itself (UNVERIFIED; use `verify` to check it)."""
     require_patched_tarfile()
     info = inspect(path)
-    skip = ("images", "charts", "resources", "base")
+    skip = ("images", "charts", "resources", "base", "referrers")
     lines = [f"{k}: {v}" for k, v in info.items() if k not in skip]
     if info.get("base"):
         base = info["base"]
@@ -298,6 +298,9 @@ def inspect_command(path: Path, output: str) -> None:
     lines += [f"resource: {r['path']}" for r in info["resources"]]
     lines += [
         f"image: {i['source']} {i['digest']} {','.join(i['platforms'])}" for i in info["images"]
+    ]
+    lines += [
+        f"referrer: {r['artifactType']} {r['digest']} of {r['subject']}" for r in info["referrers"]
     ]
     _emit(info, output, "\n".join(lines))
 

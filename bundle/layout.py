@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bundle.errors import BundleError
-from bundle.manifest import ImageEntry
+from bundle.manifest import ImageEntry, ReferrerEntry
 from bundle.ocigraph import (
     BLOBS,
     INDEX,
@@ -40,25 +40,72 @@ class MergedImages:
     images: tuple[ImageEntry, ...]
     contents: tuple[Content, ...]  # oci-layout, index.json, then blobs breadth-first
     documents: frozenset[str] = frozenset()  # paths of the JSON ones: layout, index, manifests
+    referrers: tuple[ReferrerEntry, ...] = ()
 
 
 def merge_layouts(dirs: list[Path]) -> MergedImages:
-    """Read every image of every layout dir; return manifest entries and the files to carry."""
+    """Read every image of every layout dir; return manifest entries and the files to carry.
+
+    Index entries without a reference name whose manifest has a `subject` are OCI 1.1
+    referrers (signatures, SBOMs, attestations, as `oras attach` records them): they travel
+    with their subject, listed in the merged index after the images.
+    """
     if not dirs:
         return MergedImages((), ())
     tops: list[tuple[Path, dict[str, Any], str]] = []
+    found: dict[str, tuple[Path, dict[str, Any], ReferrerEntry]] = {}
     for directory in dirs:
-        tops += [(directory, desc, _source(desc, directory)) for desc in _read_index(directory)]
+        for desc in _read_index(directory):
+            referrer = _referrer(directory, desc)
+            if referrer is None:
+                tops.append((directory, desc, _source(desc, directory)))
+            else:
+                found.setdefault(referrer.digest, (directory, desc, referrer))
     images = tuple(_image_entry(d, desc, source) for d, desc, source in tops)
-    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [_annotated(t) for t in tops]}
+    entries = [_annotated(t) for t in tops] + [_referrer_desc(d) for _, d, _ in found.values()]
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
     layout = json.dumps({"imageLayoutVersion": "1.0.0"}).encode()
     head = [
         Content.from_bytes(LAYOUT, layout),
         Content.from_bytes(INDEX, json.dumps(index, indent=1).encode()),
     ]
-    blobs, documents = _blobs_breadth_first(tops)
+    walk = tops + [(d, desc, "") for d, desc, _ in found.values()]
+    blobs, documents = _blobs_breadth_first(walk)
+    referrers = tuple(r for _, _, r in found.values())
+    _check_subjects(referrers, documents)
     paths = frozenset({LAYOUT, INDEX, *(BLOBS + d.removeprefix("sha256:") for d in documents)})
-    return MergedImages(images, tuple(head + blobs), paths)
+    return MergedImages(images, tuple(head + blobs), paths, referrers)
+
+
+def _referrer(directory: Path, desc: dict[str, Any]) -> ReferrerEntry | None:
+    """The referrer an unnamed index entry is, or None for a named entry (an image)."""
+    notes = desc.get("annotations") or {}
+    if notes.get(CONTAINERD_NAME) or notes.get(REF_NAME):
+        return None
+    if desc.get("mediaType") not in MANIFEST_TYPES | INDEX_TYPES:
+        return None
+    doc = _load_blob(directory, desc)
+    subject = doc.get("subject")
+    if not isinstance(subject, dict) or not isinstance(subject.get("digest"), str):
+        return None
+    config = doc.get("config")
+    fallback = config.get("mediaType", "") if isinstance(config, dict) else ""
+    kind = desc.get("artifactType") or doc.get("artifactType") or fallback
+    return ReferrerEntry(str(desc["digest"]), str(desc["mediaType"]), str(kind), subject["digest"])
+
+
+def _referrer_desc(desc: dict[str, Any]) -> dict[str, Any]:
+    keys = ("mediaType", "digest", "size", "artifactType", "annotations")
+    return {k: desc[k] for k in keys if k in desc}
+
+
+def _check_subjects(referrers: tuple[ReferrerEntry, ...], documents: set[str]) -> None:
+    for referrer in referrers:
+        if referrer.subject not in documents:
+            raise BundleError(
+                f"referrer {referrer.digest} ({referrer.artifact_type}) refers to"
+                f" {referrer.subject}, which is not a manifest of any carried image"
+            )
 
 
 def _read_index(directory: Path) -> list[dict[str, Any]]:

@@ -58,6 +58,20 @@ class ImageEntry:
 
 
 @dataclass(frozen=True)
+class ReferrerEntry:
+    """An OCI 1.1 referrer (signature, SBOM, attestation) carried with its subject manifest."""
+
+    digest: str
+    media_type: str
+    artifact_type: str
+    subject: str  # digest of the manifest it refers to
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digest": self.digest, "mediaType": self.media_type,
+                "artifactType": self.artifact_type, "subject": self.subject}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class ChartEntry:
     path: str
     name: str
@@ -84,6 +98,7 @@ class Manifest:
     charts: tuple[ChartEntry, ...] = ()
     resources: tuple[ResourceEntry, ...] = ()
     base: BaseRef | None = None
+    referrers: tuple[ReferrerEntry, ...] = ()
 
     @property
     def total_bytes(self) -> int:
@@ -110,6 +125,8 @@ class Manifest:
         doc = self._core_dict()
         if self.base is not None:
             doc["base"] = self.base.to_dict()
+        if self.referrers:
+            doc["referrers"] = [r.to_dict() for r in self.referrers]
         return doc
 
     def _core_dict(self) -> dict[str, Any]:
@@ -199,7 +216,16 @@ def _build(doc: dict[str, Any]) -> Manifest:
             for r in doc.get("resources", [])
         ),
         base=_base(doc["base"]) if "base" in doc else None,
+        referrers=tuple(_referrer(r) for r in doc.get("referrers", [])),
     )
+
+
+def _referrer(raw: dict[str, Any]) -> ReferrerEntry:
+    digest, subject = _text(raw["digest"], "digest"), _text(raw["subject"], "subject")
+    if not (_DIGEST.match(digest) and _DIGEST.match(subject)):
+        raise ValueError("a referrer's `digest` and `subject` must be sha256:<64 hex>")
+    media_type = _text(raw["mediaType"], "mediaType")
+    return ReferrerEntry(digest, media_type, _text(raw["artifactType"], "artifactType"), subject)
 
 
 def _file(raw: dict[str, Any]) -> FileEntry:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bundle.errors import ArchiveError
-from bundle.manifest import FileEntry, ImageEntry
+from bundle.manifest import FileEntry, ImageEntry, ReferrerEntry
 
 LAYOUT = "images/oci-layout"
 INDEX = "images/index.json"
@@ -48,8 +48,11 @@ class Descriptor:
 class OciGraph:
     """Tracks which blobs are still expected while content streams past."""
 
-    def __init__(self, images: tuple[ImageEntry, ...]) -> None:
+    def __init__(
+        self, images: tuple[ImageEntry, ...], referrers: tuple[ReferrerEntry, ...] = ()
+    ) -> None:
         self.images = images
+        self.referrers = referrers
         self.expected: dict[str, Descriptor] = {}
         self.seen: dict[str, int] = {}
         self.index_seen = False
@@ -102,9 +105,12 @@ class OciGraph:
             raise _fail("images/oci-layout must come before images/index.json")
         descriptors = _children(_json(data, INDEX), INDEX, "manifests")
         signed = {i.digest.removeprefix("sha256:"): i.media_type for i in self.images}
+        signed |= {r.digest.removeprefix("sha256:"): r.media_type for r in self.referrers}
         listed = {d.digest: d.media_type for d in descriptors}
         if signed != listed:
-            raise _fail("images/index.json does not list exactly the images of the manifest")
+            raise _fail(
+                "images/index.json does not list exactly the images and referrers of the manifest"
+            )
         self.index_seen = True
         self._expect(descriptors)
 

@@ -73,7 +73,11 @@ def verify_bundle(
             admit(checked, keyring)
         target = Staging.create(staging) if staging is not None else None
         try:
-            reader.read_content(checked.manifest, target, OciGraph(checked.manifest.images))
+            reader.read_content(
+                checked.manifest,
+                target,
+                OciGraph(checked.manifest.images, checked.manifest.referrers),
+            )
             reader.finish()
         except BaseException:
             if target is not None:
@@ -121,6 +125,7 @@ def inspect(path: Path) -> dict[str, Any]:
         "resources": [{"path": r.path, "order": r.order} for r in manifest.resources],
         "images": manifest.to_dict()["images"],
         "base": manifest.base.to_dict() if manifest.base else None,
+        "referrers": [r.to_dict() for r in manifest.referrers],
         "files_from_base": len(manifest.from_base),
     }
 

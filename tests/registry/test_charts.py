@@ -1,4 +1,4 @@
-"""Helm charts pushed as OCI artifacts to real registries (docker-registry 2.8.2 and go-containerregistry).
+"""Helm charts pushed as OCI artifacts to docker-registry 2.8.2 and go-containerregistry.
 
 Covers: the manifest/config/layer media types helm expects, the layer holding the exact .tgz
 bytes, idempotent re-push, the CLI, and — when `OUTPOST_HELM` names a helm binary — that
