@@ -19,14 +19,14 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+import k8syaml
 from agent.errors import HelmError
 from airgap.address import is_loopback
 
@@ -53,6 +53,10 @@ class Chart:
     ref: str
     version: str = ""
     repo_url: str = ""
+
+    def name(self) -> str:
+        """A short name for messages: the last part of the reference, without `.tgz`."""
+        return self.ref.rstrip("/").rsplit("/", 1)[-1].removesuffix(".tgz")
 
     def args(self) -> list[str]:
         out = [self.ref]
@@ -136,7 +140,7 @@ class Helm:
             raise
         if proc.returncode != 0:
             # helm 4 logs some failures to stdout; keep both, the end is what matters
-            stderr = (out + err).decode(errors="replace").strip()
+            stderr = redact((out + err).decode(errors="replace").strip())
             raise HelmError(
                 f"helm {args[0]} failed: {stderr[-800:]}",
                 stderr=stderr,
@@ -150,7 +154,7 @@ class Helm:
         """Render the chart without touching the cluster; the objects it would create."""
         with _values_file(values) as path:
             args = ["template", release, *chart.args(), "-n", namespace, "-f", path]
-            return parse_manifest(await self.run(args))
+            return parse_manifest(await self.run(args), chart.name())
 
     async def upgrade_install(
         self,
@@ -223,13 +227,42 @@ class Helm:
         return action
 
 
-def parse_manifest(text: str) -> list[dict[str, Any]]:
-    """The objects of a multi-document YAML manifest (empty documents skipped)."""
+def parse_manifest(text: str, chart: str = "") -> list[dict[str, Any]]:
+    """The objects of a rendered manifest, read as Kubernetes reads it (empty documents skipped).
+
+    Raises:
+        HelmError: the text is not YAML Kubernetes reads; the message names the chart, the
+            template (Helm's `# Source:` line), the line and column there, and shows the line.
+    """
     try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        raise HelmError(f"helm produced a manifest that is not YAML: {exc}") from exc
+        docs = k8syaml.load_all(text)
+    except k8syaml.YamlError as exc:
+        where = k8syaml.describe_rendered(exc, text, chart)
+        raise HelmError(f"the rendered manifest is not YAML Kubernetes reads: {where}") from exc
     return [d for d in docs if isinstance(d, dict) and d.get("kind")]
+
+
+# What helm may print that must not reach a status message: credentials in URLs, tokens,
+# passwords (a repository or registry error can echo them).
+_SECRETS = (
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.I), r"\1<redacted>@"),
+    (re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+", re.I), r"\1 <redacted>"),
+    (
+        re.compile(
+            r"\b(password|passwd|token|secret|api[-_]?key|authorization)"
+            r"([\"']?\s*[:=]\s*[\"']?)[^\s\"',]+",
+            re.I,
+        ),
+        r"\1\2<redacted>",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with credentials replaced by <redacted> (URL user:password, tokens, passwords)."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 @contextlib.contextmanager

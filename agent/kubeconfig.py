@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+import k8syaml
 from agent.errors import ConfigError
 
 SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -56,8 +55,8 @@ def from_kubeconfig(path: str) -> Credentials | None:
     """Credentials of the current context; None when it needs an exec/auth-provider plugin."""
     file = Path(os.path.expanduser(path or "~/.kube/config"))
     try:
-        config = yaml.safe_load(file.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        config = k8syaml.load(file.read_bytes()) or {}
+    except (OSError, k8syaml.YamlError) as exc:
         raise ConfigError(
             f"cannot read kubeconfig {file}: {exc}; set KUBECONFIG or --kubeconfig"
         ) from exc

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+import k8syaml
 from airgap import oci
 from airgap.errors import AirgapError
 from airgap.journal import UploadJournal
@@ -84,9 +83,9 @@ def chart_metadata(tgz: Path) -> dict[str, Any]:
                     if member.size > MAX_CHART_YAML:
                         break
                     handle = tar.extractfile(member)
-                    raw = yaml.safe_load(handle.read() if handle else b"")
+                    raw = k8syaml.load(handle.read() if handle else b"")
                     return _check_metadata(tgz, raw)
-    except (OSError, tarfile.TarError, yaml.YAMLError) as exc:
+    except (OSError, tarfile.TarError, k8syaml.YamlError) as exc:
         raise AirgapError(f"chart {tgz}: cannot read Chart.yaml ({exc})") from exc
     raise AirgapError(f"chart {tgz}: no <chart>/Chart.yaml (≤ 1 MiB) in the archive")
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import k8syaml
 from bundle import dsse
 from bundle.charts import load_chart
 from bundle.delta import base_ref, mark_in_base
@@ -162,9 +162,13 @@ def _yaml_content(path: Path, top: str) -> Content:
         raise BundleError(f"cannot carry '{path}': {problem}; rename the file")
     try:
         data = path.read_bytes()
-        docs = [d for d in yaml.safe_load_all(data) if d is not None]
-    except (OSError, yaml.YAMLError) as exc:
-        raise BundleError(f"'{path}' is not readable YAML: {exc}") from exc
+        docs = k8syaml.load_all(data)
+    except OSError as exc:
+        raise BundleError(f"'{path}' is not readable: {exc}") from exc
+    except k8syaml.YamlError as exc:
+        raise BundleError(
+            f"'{path}' is not readable YAML (read as Kubernetes reads it): {exc}"
+        ) from exc
     if not all(isinstance(d, dict) and "apiVersion" in d and "kind" in d for d in docs):
         raise BundleError(f"'{path}': every YAML document must be an object with apiVersion, kind")
     return Content.from_bytes(name, data)

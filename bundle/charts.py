@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+import k8syaml
 from bundle.errors import BundleError
 
 MAX_CHART_YAML = 1024 * 1024
@@ -55,8 +54,8 @@ def _load(source: Path) -> PackedChart:
 
 def _parse_chart_yaml(raw: bytes, where: str) -> tuple[str, str]:
     try:
-        doc: Any = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
+        doc: Any = k8syaml.load(raw)
+    except k8syaml.YamlError as exc:
         raise BundleError(f"{where}: Chart.yaml is not valid YAML ({exc})") from exc
     if not isinstance(doc, dict):
         raise BundleError(f"{where}: Chart.yaml must be a mapping with `name` and `version`")

@@ -13,11 +13,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+import k8syaml
 
 VALIDITY = dt.timedelta(days=7)
 
@@ -175,5 +176,5 @@ def kubeconfig(pki: Pki, client: str, server: str, dest: Path) -> Path:
         ],
         "current-context": "outpost-dev",
     }
-    _write(dest, yaml.safe_dump(doc).encode(), private=True)
+    _write(dest, k8syaml.dump(doc).encode(), private=True)
     return dest

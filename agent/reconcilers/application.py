@@ -153,7 +153,7 @@ async def _run_helm(ctx: Context, app: KubeObject, decision: Decision) -> Decisi
             app,
             api.Reason.CHART_RENDER_FAILED,
             f"Chart '{action.chart}' does not render with `spec.helm.values`; nothing was "
-            f"changed. Fix the chart or values. helm said: {exc.stderr[-600:]}",
+            f"changed. Fix the chart or values. {_helm_said(exc)}",
             action.revision,
         )
     except HelmError as exc:
@@ -165,7 +165,7 @@ async def _run_helm(ctx: Context, app: KubeObject, decision: Decision) -> Decisi
             app,
             api.Reason.HELM_RELEASE_FAILED,
             f"helm upgrade of release '{action.release}' failed; the previously deployed "
-            f"revision (if any) stays. Fix `spec.helm`. helm said: {exc.stderr[-600:]}",
+            f"revision (if any) stays. Fix `spec.helm`. {_helm_said(exc)}",
             action.revision,
         )
     except KubeError:
@@ -174,6 +174,12 @@ async def _run_helm(ctx: Context, app: KubeObject, decision: Decision) -> Decisi
         message = f"Chart '{action.chart}' cannot be used; nothing was changed: {exc}"
         return _stall(ctx, app, api.Reason.SOURCE_INVALID, message, action.revision)
     return None
+
+
+def _helm_said(exc: HelmError) -> str:
+    """Helm's own words (redacted when captured) or, when it said nothing, what went wrong."""
+    said = exc.stderr.strip()
+    return f"helm said: {said[-600:]}" if said else str(exc)[-600:]
 
 
 def _stall(ctx: Context, app: KubeObject, reason: str, message: str, revision: str) -> Decision:

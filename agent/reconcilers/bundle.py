@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import yaml
-
+import k8syaml
 from agent import api
 from agent.bundlecontent import Checked, read_content, read_trust_root, reverify
 from agent.conditions import Outcome, Problem, Verdict
@@ -192,9 +191,9 @@ async def _load(
 async def _docs(ctx: Context, bundle: KubeObject, checked: Checked, path: str) -> list[Obj]:
     data = await read_content(ctx.kube, bundle, checked.manifest, path)
     try:
-        docs = [d for d in yaml.safe_load_all(data) if d is not None]
-    except yaml.YAMLError as exc:
-        raise ValueError(f"'{path}' is not valid YAML: {exc}") from exc
+        docs = k8syaml.load_all(data)
+    except k8syaml.YamlError as exc:
+        raise ValueError(f"bundle member '{path}' is not valid YAML: {exc}") from exc
     for doc in docs:
         if not isinstance(doc, dict) or not {"apiVersion", "kind"} <= doc.keys():
             raise ValueError(f"'{path}' holds a document without apiVersion and kind")

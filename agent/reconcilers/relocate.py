@@ -13,8 +13,7 @@ import io
 import tarfile
 from typing import Any
 
-import yaml
-
+import k8syaml
 from agent.bundlecontent import Checked, read_content
 from agent.errors import ConfigError
 from agent.objects import Obj
@@ -73,8 +72,8 @@ def chart_defaults(tgz: bytes) -> dict[str, Any]:
                     if member.size > MAX_VALUES_BYTES:
                         return {}
                     handle = tar.extractfile(member)
-                    values = yaml.safe_load(handle.read() if handle else b"")
+                    values = k8syaml.load(handle.read() if handle else b"")
                     return values if isinstance(values, dict) else {}
-    except (tarfile.TarError, OSError, EOFError, yaml.YAMLError):
+    except (tarfile.TarError, OSError, EOFError, k8syaml.YamlError):
         return {}
     return {}

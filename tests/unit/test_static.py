@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-PATHS = ("agent", "bundle", "airgap", "devcluster", "tests", "bench", "examples")
+PATHS = ("agent", "bundle", "airgap", "devcluster", "k8syaml", "tests", "bench", "examples")
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:

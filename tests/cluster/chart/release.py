@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+import k8syaml
 from tests.conftest import Cluster
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -83,7 +82,7 @@ def install(cluster: Cluster, release: Release, *values: str) -> None:
 def apply_crds(cluster: Cluster) -> None:
     cluster.kubectl_run("apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
     for path in sorted(CRD_DIR.glob("*.yaml")):
-        name = yaml.safe_load(path.read_text())["metadata"]["name"]
+        name = k8syaml.load(path.read_text())["metadata"]["name"]
         cluster.kubectl_run("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
 
 
@@ -96,7 +95,7 @@ def token_kubeconfig(cluster: Cluster, release: Release, dest: Path) -> Path:
     token = cluster.kubectl_run(
         "create", "token", release.service_account, "-n", release.namespace, "--duration=2h"
     ).stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    admin = k8syaml.load(cluster.kubeconfig.read_text())
     cluster_entry = admin["clusters"][0]
     config = {
         "apiVersion": "v1",
@@ -108,7 +107,7 @@ def token_kubeconfig(cluster: Cluster, release: Release, dest: Path) -> Path:
         ],
         "current-context": "agent",
     }
-    dest.write_text(yaml.safe_dump(config))
+    dest.write_text(k8syaml.dump(config))
     dest.chmod(0o600)
     return dest
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+import k8syaml
 from agent import api
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,7 +25,7 @@ OPEN_PATHS = {"spec.helm.values", "spec.manifests.objects[]"}
 @cache
 def load(kind: api.KindInfo) -> dict[str, Any]:
     path = CRDS / f"{kind.crd_name}.yaml"
-    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    docs = [d for d in k8syaml.load_all(path.read_text()) if d]
     assert len(docs) == 1, f"{path.name} must hold exactly one document"
     crd: dict[str, Any] = docs[0]
     return crd
@@ -135,7 +135,7 @@ def test_application_requires_exactly_one_source() -> None:
 def examples() -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = []
     for path in sorted((EXAMPLES / "resources").glob("*.yaml")):
-        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+        docs.extend(d for d in k8syaml.load_all(path.read_text()) if d)
     return docs
 
 
@@ -153,5 +153,5 @@ def test_example_chart_paths_exist() -> None:
         chart = (doc.get("spec") or {}).get("helm", {}).get("chart")
         if chart:
             assert (EXAMPLES / chart / "Chart.yaml").is_file()
-    chart = yaml.safe_load((EXAMPLES / "charts" / "webapp" / "Chart.yaml").read_text())
+    chart = k8syaml.load((EXAMPLES / "charts" / "webapp" / "Chart.yaml").read_text())
     assert chart["apiVersion"] == "v2"

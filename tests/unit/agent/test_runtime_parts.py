@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
+import k8syaml
 from agent import api
 from agent.errors import ConfigError
 from agent.events import transitions
@@ -187,7 +187,7 @@ def test_kubeconfig_current_context_with_embedded_certs_and_token(tmp_path: Path
         "users": [{"name": "u", "user": {"token": "t0k", "client-key": "key.pem"}}],
     }
     path = tmp_path / "config"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(k8syaml.dump(config))
     creds = from_kubeconfig(str(path))
     assert creds is not None
     assert creds.host == "https://127.0.0.1:6443"
@@ -195,9 +195,9 @@ def test_kubeconfig_current_context_with_embedded_certs_and_token(tmp_path: Path
     assert creds.key_file == str(tmp_path / "key.pem")
     assert asyncio.run(creds.get_api_key_with_prefix()) == "Bearer t0k"
     config["users"][0]["user"] = {"exec": {"command": "aws"}}
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(k8syaml.dump(config))
     assert from_kubeconfig(str(path)) is None
     config["current-context"] = "nope"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(k8syaml.dump(config))
     with pytest.raises(ConfigError, match="no context named 'nope'"):
         from_kubeconfig(str(path))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 
+import k8syaml
 from airgap.address import parse_address
 from airgap.relocation import (
     ImageReference,
@@ -86,7 +86,7 @@ def test_registry_repository_digest_maps_are_split_the_same_way() -> None:
 
 
 def test_digest_references_map_too_and_input_is_not_mutated() -> None:
-    doc = yaml.safe_load(f"spec:\n  containers:\n  - image: registry.acme.dev/acme/api@{D1}\n")
-    before = yaml.safe_dump(doc)
+    doc = k8syaml.load(f"spec:\n  containers:\n  - image: registry.acme.dev/acme/api@{D1}\n")
+    before = k8syaml.dump(doc)
     assert relocate_refs(doc, MAPPING)["spec"]["containers"][0]["image"] == API
-    assert yaml.safe_dump(doc) == before
+    assert k8syaml.dump(doc) == before

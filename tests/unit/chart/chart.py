@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
+import k8syaml
 
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "charts" / "outpost-agent"
@@ -29,7 +29,7 @@ def template(helm: Path, *args: str) -> list[dict[str, Any]]:
     """Render the chart; every non-empty document, parsed."""
     proc = run_helm(helm, "template", RELEASE, str(CHART), "-n", NAMESPACE, *args)
     assert proc.returncode == 0, proc.stderr
-    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+    return [doc for doc in k8syaml.load_all(proc.stdout) if doc]
 
 
 def find(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> list[dict[str, Any]]:

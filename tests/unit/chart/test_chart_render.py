@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+import k8syaml
 from tests.unit.chart.chart import (
     CHART,
     FULL_VALUES,
@@ -119,7 +119,7 @@ def test_service_monitor_needs_its_crd(helm4: Path) -> None:
 
 def test_image_defaults_to_app_version_without_digest(helm4: Path) -> None:
     (deploy,) = find(template(helm4), "Deployment")
-    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    chart = k8syaml.load((CHART / "Chart.yaml").read_text())
     image = deploy["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == f"registry.outpost.dev/outpost/agent:{chart['appVersion']}"
 
@@ -185,11 +185,11 @@ def test_crd_files_stay_plain_yaml() -> None:
     for path in (CHART / "files" / "crds").glob("*.yaml"):
         text = path.read_text()
         assert "{{" not in text, f"{path.name} must stay installable with kubectl apply -f"
-        assert yaml.safe_load(text)["kind"] == "CustomResourceDefinition"
+        assert k8syaml.load(text)["kind"] == "CustomResourceDefinition"
 
 
 def test_readme_documents_every_value() -> None:
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    values = k8syaml.load((CHART / "values.yaml").read_text())
     readme = (CHART / "README.md").read_text()
     missing = [key for key in leaf_keys(values) if f"`{key}`" not in readme]
     assert not missing, f"values missing from the README's table: {missing}"

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from cryptography import x509
 
+import k8syaml
 from devcluster import build, pki, processes, versions
 from devcluster.errors import ComponentError, ToolchainError
 
@@ -53,7 +53,7 @@ def test_pki_issues_loopback_serving_cert_and_group_client_certs(tmp_path: Path)
 def test_kubeconfig_embeds_credentials(tmp_path: Path) -> None:
     certs = pki.generate(tmp_path / "pki")
     path = pki.kubeconfig(certs, "admin", "https://127.0.0.1:6443", tmp_path / "kubeconfig")
-    doc = yaml.safe_load(path.read_text())
+    doc = k8syaml.load(path.read_text())
     cluster = doc["clusters"][0]["cluster"]
     assert cluster["server"] == "https://127.0.0.1:6443"
     assert base64.b64decode(cluster["certificate-authority-data"]) == certs.ca_cert.read_bytes()

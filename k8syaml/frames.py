@@ -1,0 +1,109 @@
+"""The collections being built: a mapping or a sequence, with go-yaml's merge-key rules.
+
+A mapping frame alternates key and value. A merge key (`<<`) is remembered as key `None`;
+its value is then a mapping (merged where it stands) or a list of mappings (merged last first,
+so the earlier wins). Keys are checked for JSON collisions (`1` and `"1"`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from k8syaml.errors import YamlError
+
+STR = "tag:yaml.org,2002:str"
+
+
+class Frame:
+    """A collection under construction."""
+
+    anchor: str | None
+    first: int  # the builder's node count when it opened (to size anchors for alias limits)
+
+    def wants_key(self) -> bool:
+        """True when the next scalar is a mapping key."""
+        return False
+
+    def add(self, value: Any) -> None:
+        """Add a finished value."""
+        raise NotImplementedError
+
+    def finish(self) -> Any:
+        """The finished value."""
+        raise NotImplementedError
+
+
+class SeqFrame(Frame):
+    """A list."""
+
+    def __init__(self, event: Any, first: int) -> None:
+        self.anchor = event.anchor
+        self.first = first
+        self.items: list[Any] = []
+
+    def add(self, value: Any) -> None:
+        self.items.append(value)
+
+    def finish(self) -> list[Any]:
+        return self.items
+
+
+class MapFrame(Frame):
+    """A dict being filled pair by pair; keys of other types than str keep their identity."""
+
+    def __init__(self, event: Any, first: int) -> None:
+        self.anchor = event.anchor
+        self.first = first
+        self.target: dict[str, Any] = {}
+        self.key: tuple[str, tuple[str, Any]] | None = None
+        self.key_event: Any = None
+        self.has_key = False
+        self.origins: dict[str, tuple[str, Any]] = {}  # only keys that were not strings
+
+    def wants_key(self) -> bool:
+        return not self.has_key
+
+    def take_key(self, key: tuple[str, tuple[str, Any]] | None, event: Any) -> None:
+        """The next key (None for a merge key)."""
+        self.key, self.key_event, self.has_key = key, event, True
+
+    def add(self, value: Any) -> None:
+        self.has_key = False
+        if self.key is None:
+            self._merge(value)
+            return
+        name, origin = self.key
+        self._set(name, origin, value)
+
+    def _set(self, name: str, origin: tuple[str, Any], value: Any) -> None:
+        if name in self.target and self.origins.get(name, (STR, name)) != origin:
+            raise _at(self.key_event, f"two different keys both become the JSON key {name!r}")
+        if origin[0] != STR:
+            self.origins[name] = origin
+        self.target[name] = value
+
+    def _merge(self, value: Any) -> None:
+        """`<<: map` or `<<: [map, ...]`, applied where it stands (later keys override it)."""
+        sources = list(reversed(value)) if isinstance(value, list) else [value]
+        for source in sources:
+            if not isinstance(source, dict):
+                raise _at(self.key_event, "a merge (<<) needs a mapping or a list of mappings")
+            for name, item in source.items():
+                self._set(name, self.origins.get(name, (STR, name)), item)
+
+    def finish(self) -> dict[str, Any]:
+        return self.target
+
+
+def copy_value(value: Any) -> Any:
+    """A deep copy of a JSON value (an alias must not share its anchor's objects)."""
+    if type(value) is dict:
+        return {name: copy_value(item) for name, item in value.items()}
+    if type(value) is list:
+        return [copy_value(item) for item in value]
+    return value
+
+
+def _at(event: Any, problem: str) -> YamlError:
+    mark = event.start_mark
+    return YamlError(problem, mark.line + 1, mark.column + 1)
