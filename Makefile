@@ -49,6 +49,15 @@ test: install system-deps binaries
 unit: install
 	$(BIN)/pytest -m "not cluster and not registry"
 
+# The fuzz properties with fresh seeds, over and over, for OUTPOST_FUZZ_SECONDS (default: 1 hour).
+FUZZ_SECONDS ?= $(or $(OUTPOST_FUZZ_SECONDS),3600)
+fuzz: install
+	@end=$$(( $$(date +%s) + $(FUZZ_SECONDS) )); runs=0; \
+	while [ $$(date +%s) -lt $$end ]; do \
+	  OUTPOST_FUZZ_EXAMPLES=$${OUTPOST_FUZZ_EXAMPLES:-2000} $(BIN)/pytest tests/fuzz -q -p no:cacheprovider \
+	    --hypothesis-seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ') -x || exit 1; \
+	  runs=$$((runs + 1)); done; echo "fuzz: $$runs rounds, no failure"
+
 demo: install system-deps binaries
 	$(BIN)/python -m examples.demo
 

@@ -89,12 +89,12 @@ def parse(data: bytes, what: str = "envelope") -> Envelope:
     if len(data) > MAX_ENVELOPE_BYTES:
         raise VerificationError(f"{what}: {len(data)} bytes is over the {MAX_ENVELOPE_BYTES} limit")
     try:
-        doc = json.loads(data)
+        doc = json.loads(data)  # deep nesting raises RecursionError (caught below)
         sigs = tuple(
             Signature(str(s.get("keyid", "")), b64decode(str(s["sig"]))) for s in doc["signatures"]
         )
         envelope = Envelope(str(doc["payloadType"]), b64decode(str(doc["payload"])), sigs)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise VerificationError(f"{what}: not a DSSE envelope ({exc})") from exc
     if len(envelope.signatures) > MAX_SIGNATURES:
         raise VerificationError(f"{what}: more than {MAX_SIGNATURES} signatures")

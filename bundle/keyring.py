@@ -88,7 +88,7 @@ def from_payload(payload: bytes) -> Keyring:
         if missing:
             raise ValueError(f"role(s) {missing} missing")
         expires = parse_time(doc["expires"], "expires")
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise KeyringError(f"keyring format check failed: {exc}") from exc
     return Keyring(version, expires, keys, roles, comments, hashlib.sha256(payload).hexdigest())
 
@@ -187,7 +187,7 @@ def _peek_version(data: bytes) -> int:
     payload = dsse.parse(data, "keyring").payload
     try:
         version = json.loads(payload)["version"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise KeyringError(f"keyring format check failed: no version ({exc})") from exc
     if not isinstance(version, int):
         raise KeyringError("keyring format check failed: `version` must be an integer")
@@ -226,7 +226,7 @@ def decode_chain(data: bytes, what: str = "keyring file") -> list[bytes]:
     """Split a keyring file (a JSON list of envelopes, or one envelope) into envelope bytes."""
     try:
         doc = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise KeyringError(f"keyring file check failed: {what} is not JSON ({exc})") from exc
     items = doc if isinstance(doc, list) else [doc]
     if not all(isinstance(item, dict) for item in items):

@@ -182,7 +182,7 @@ def from_payload(payload: bytes) -> Manifest:
         if doc.get("schema") != SCHEMA:
             raise ValueError(f"`schema` must be '{SCHEMA}'")
         manifest = _build(doc)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise ManifestError(f"manifest format check failed: {exc}") from exc
     check_consistency(manifest)
     return manifest

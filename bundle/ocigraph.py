@@ -168,7 +168,7 @@ def json_object(data: bytes, where: str, error: Callable[[str], Exception]) -> d
     """Parse an OCI layout JSON document that must be an object; `error` builds the failure."""
     try:
         doc = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise error(f"'{where}' is not JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise error(f"'{where}' must be a JSON object")

@@ -97,7 +97,7 @@ def _permit_from_payload(payload: bytes) -> DowngradePermit:
             str(doc["target_version"]),
             parse_time(doc["expires"], "expires"),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise ManifestError(f"downgrade permit format check failed: {exc}") from exc
 
 

@@ -135,7 +135,7 @@ def _versions(head: Head) -> list[int]:
     for data in head.chain:
         try:
             out.append(int(json.loads(dsse.parse(data).payload)["version"]))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ArchiveError(f"keyring format check failed: {exc}") from exc
     return out
 

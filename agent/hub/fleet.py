@@ -58,9 +58,14 @@ def reports_doc(
     return {"agent_id": agent_id, "reports": [report_doc(r) for r in rows]}
 
 
+MAX_COUNT = 2**63 - 1
+
+
 def count(doc: Mapping[str, object], *path: str) -> int:
+    """A count or usage value; anything not an integer in 0..2⁶³-1 (agent-supplied) shows as 0."""
     value = dig(doc, *path)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
+    return value if ok and isinstance(value, int) else 0
 
 
 def text(doc: Mapping[str, object], *path: str) -> str:
@@ -95,8 +100,17 @@ def not_ready(doc: Mapping[str, object], limit: int = 8) -> tuple[str, ...]:
     return tuple(names[:limit])
 
 
+def payload_doc(report: StoredReport | None) -> Mapping[str, object]:
+    """The report's payload as an object; anything else (it is agent-supplied) shows as empty."""
+    try:
+        doc = json.loads(report.payload) if report else {}
+    except (ValueError, RecursionError):  # deep nesting raises RecursionError
+        return {}
+    return doc if isinstance(doc, Mapping) else {}
+
+
 def install(agent: AgentRecord, report: StoredReport | None, gaps: int) -> Install:
-    doc: Mapping[str, object] = json.loads(report.payload) if report else {}
+    doc = payload_doc(report)
     kinds = ("dataplanes", "tenants", "applications")
     return Install(
         agent_id=agent.agent_id,

@@ -59,7 +59,7 @@ def envelope_line(envelope: dsse.Envelope) -> bytes:
 def decode_object(data: bytes, what: str) -> dict[str, object]:
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError(f"{what}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise ProtocolError(f"{what}: expected a JSON object")
