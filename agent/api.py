@@ -1,4 +1,4 @@
-"""Outpost's Kubernetes API surface as constants: group, kinds, labels, condition types, reasons.
+"""The agent's API surface: labels, condition types and reasons (names from `facts.api`).
 
 Pure: no I/O. The CRDs in `charts/outpost-agent/files/crds/` must agree with this module; a unit
 test loads them and checks group, version, plural, names and the condition schema against `KINDS`.
@@ -6,39 +6,17 @@ test loads them and checks group, version, plural, names and the condition schem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from facts import api
 
-GROUP = "outpost.dev"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
-CATEGORY = "outpost"
-
-FIELD_MANAGER = "outpost-agent"
-"""Server-side apply field manager for every write the agent makes."""
+GROUP, VERSION, API_VERSION, CATEGORY = api.GROUP, api.VERSION, api.API_VERSION, api.CATEGORY
+FIELD_MANAGER = api.FIELD_MANAGER
+KindInfo = api.KindInfo
+DATAPLANE, TENANT, APPLICATION, BUNDLE, KINDS = (
+    api.DATAPLANE, api.TENANT, api.APPLICATION, api.BUNDLE, api.KINDS,
+)  # fmt: skip
 
 FINALIZER = "outpost.dev/cleanup"
 """Held on Tenants and Applications until their children are released or removed."""
-
-
-@dataclass(frozen=True)
-class KindInfo:
-    """Names of one Outpost kind, as the CRD declares them."""
-
-    kind: str
-    plural: str
-    singular: str
-    short_names: tuple[str, ...]
-
-    @property
-    def crd_name(self) -> str:
-        return f"{self.plural}.{GROUP}"
-
-
-DATAPLANE = KindInfo("DataPlane", "dataplanes", "dataplane", ("odp",))
-TENANT = KindInfo("Tenant", "tenants", "tenant", ("otenant",))
-APPLICATION = KindInfo("Application", "applications", "application", ("oapp",))
-BUNDLE = KindInfo("Bundle", "bundles", "bundle", ("obundle",))
-KINDS = (DATAPLANE, TENANT, APPLICATION, BUNDLE)
 
 # Labels and annotations.
 LABEL_TENANT = "outpost.dev/tenant"

@@ -42,7 +42,8 @@ def run_command(log_level: str, **options: object) -> None:
     import os
     import socket
 
-    from agent import runner, settings
+    from agent import settings
+    from agent.runtime import runner
 
     fallback = f"{socket.gethostname()}-{os.getpid()}"
     agent_settings = settings.from_env(os.environ, options, fallback)

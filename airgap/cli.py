@@ -23,7 +23,6 @@ from typing import Any
 import click
 
 from airgap.auth import Credentials
-from airgap.errors import AddressError
 from airgap.importreport import ImportPlan
 from airgap.journal import UploadJournal, default_journal_path
 from airgap.layout import read_layout
@@ -32,6 +31,7 @@ from airgap.progress import RichObserver
 from airgap.push import DEFAULT_WORKERS, apply_push, plan_push
 from airgap.registry import RegistryClient, open_client
 from airgap.upload import MIB, UploadSettings
+from refs.errors import AddressError
 
 _REGISTRY_OPTIONS = (
     click.option(

@@ -18,8 +18,8 @@ from airgap.layout import read_layout
 from airgap.progress import PushObserver, RichObserver
 from airgap.push import PushSummary, apply_push, plan_push
 from airgap.registry import RegistryClient
-from airgap.relocation import build_mapping
 from airgap.upload import UploadSettings
+from refs.relocation import build_mapping
 
 
 @dataclass(frozen=True)

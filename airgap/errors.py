@@ -3,7 +3,6 @@
 AirgapError                     anything the importer expects and can explain (exit 2)
  ├─ LayoutError                 the OCI image layout is malformed or a blob does not match its
  │                              descriptor (exit 1: the input is bad, nothing was sent)
- ├─ AddressError                the registry address or its options are unusable
  ├─ BaseMissingError            a delta's base blobs are not in the registry (exit 1)
  ├─ PushCancelledError          interrupted (SIGINT/SIGTERM or a hook); rerun to resume (130)
  │   └─ UploadStoppedError      an upload stopped because a sibling upload failed
@@ -12,6 +11,7 @@ AirgapError                     anything the importer expects and can explain (e
      ├─ RegistryAuthError           401/403: wrong or missing credentials or permissions
      └─ RepositoryMissingError      the registry does not create repositories on push
 
+A registry address or its options that cannot be used raise `refs.errors.AddressError`.
 Messages say what failed, on which registry (never with credentials) and what to do.
 """
 
@@ -28,10 +28,6 @@ class LayoutError(AirgapError):
     """The OCI image layout is malformed, or a blob's bytes do not match its descriptor."""
 
     exit_code = 1
-
-
-class AddressError(AirgapError):
-    """The registry address or its transport options cannot be used."""
 
 
 class BaseMissingError(AirgapError):

@@ -19,7 +19,7 @@ from typing import IO
 from airgap import oci
 from airgap.errors import LayoutError
 from airgap.graph import ImageEntry, LayoutGraph, ManifestNode, blob_path
-from airgap.relocation import parse_reference
+from refs.relocation import parse_reference
 
 READ_SIZE = 1024 * 1024
 VERIFY_WORKERS = min(4, os.cpu_count() or 1)

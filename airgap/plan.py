@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from airgap.address import RegistryAddress
 from airgap.graph import ImageEntry, LayoutGraph, ManifestNode
 from airgap.oci import Descriptor
-from airgap.relocation import parse_reference, relocate, target_repository
+from refs.address import RegistryAddress
+from refs.relocation import parse_reference, relocate, target_repository
 
 BlobAction = Literal["exists", "mount", "resume", "upload"]
 

@@ -15,11 +15,11 @@ from urllib.parse import quote, urljoin
 
 import httpx
 
-from airgap.address import RegistryAddress, parse_address
 from airgap.auth import Credentials
 from airgap.errors import RegistryError
 from airgap.oci import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from airgap.session import RegistrySession
+from refs.address import RegistryAddress, parse_address
 
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
 _RANGE = re.compile(r"^(?:bytes=)?(\d+)-(\d+)$")

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import httpx
 
-from airgap.address import RegistryAddress
 from airgap.auth import Credentials, RegistryAuth
-from airgap.errors import AddressError, RegistryAuthError, RegistryError, RegistryUnreachableError
+from airgap.errors import RegistryAuthError, RegistryError, RegistryUnreachableError
+from refs.address import RegistryAddress
+from refs.errors import AddressError
 
 TRANSIENT_STATUS = frozenset({502, 503, 504})
 STORAGE_ADVICE = (

@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 
 from agent import api, tenancy  # noqa: E402
-from agent.applications import render_manifests  # noqa: E402
-from agent.kube import Kube, writes  # noqa: E402
-from agent.kubeconfig import load_credentials  # noqa: E402
-from agent.tenantspec import TenantDefaults, TenantSpec  # noqa: E402
+from agent.core.application.spec import render_manifests  # noqa: E402
+from agent.core.tenant.spec import TenantDefaults, TenantSpec  # noqa: E402
+from agent.kube.client import Kube, writes  # noqa: E402
+from agent.kube.kubeconfig import load_credentials  # noqa: E402
 from devcluster import cluster  # noqa: E402
 
 OUTPOST = Path(sys.executable).parent / "outpost"

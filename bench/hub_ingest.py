@@ -25,12 +25,13 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.hub.app import HubApp
-from agent.hub.service import Hub
-from agent.hub.sqlite import SqliteStore
-from agent.sync import enrollment, report
+from agent.sync import report
 from agent.sync.snapshot import ClusterSnapshot, Health, TenantInfo, Usage
 from agent.sync.state import SyncState
+from hub.app import HubApp
+from hub.service import Hub
+from hub.sqlite import SqliteStore
+from wire import enrollment
 
 INGEST_TARGET = 2000.0
 BUILD_TARGET_MS = 100.0

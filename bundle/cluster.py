@@ -45,8 +45,9 @@ from bundle.lineage import Imported, bundle_name, in_force, lineage
 from bundle.manifest import VerifiedManifest, from_payload
 from bundle.rollback import decide, verify_permit
 from bundle.verify import Verified, read_head, verify_bundle
+from facts.api import BUNDLE, GROUP, VERSION
 
-GROUP, VERSION, PLURAL = "outpost.dev", "v1alpha1", "bundles"
+PLURAL = BUNDLE.plural
 WORKERS = 8
 ALREADY = "already-imported"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"

@@ -20,11 +20,10 @@ from typing import Any
 from bundle.errors import BundleError
 from bundle.lineage import LABEL_CHANNEL, LABEL_PRODUCT, bundle_name
 from bundle.manifest import FileEntry, Manifest, VerifiedManifest
+from facts.api import API_VERSION, CONTENT_PREFIX
 
-API_VERSION = "outpost.dev/v1alpha1"
 CONTENT_LABEL = "outpost.dev/content"
 CONTENT_KEY = "content"
-CONTENT_PREFIX = "outpost-content-"
 MAX_CONFIGMAP_FILE = 900 * 1024  # a ConfigMap holds 1 MiB; leave room for metadata
 MAX_MANIFEST_ENVELOPE = 524288  # Bundle CRD: signedManifest (about 1,900 content files)
 MAX_ENVELOPE = 65536  # Bundle CRD: keyringChain items, downgradePermit

@@ -20,10 +20,11 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bundle.rollback import Applied
+from facts import rfc3339
 
 APPLIED_AT = "outpost.dev/applied-at"
 LABEL_PRODUCT = "outpost.dev/product"
@@ -66,17 +67,12 @@ class Imported:
 
 def parse_applied(text: object) -> datetime | None:
     """The `APPLIED_AT` annotation's time; anything unreadable counts as never applied."""
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return rfc3339.parse_time(text)
 
 
 def format_applied(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The `APPLIED_AT` annotation's value: microseconds, so two applies in a second order."""
+    return rfc3339.format_time(now, fraction=True)
 
 
 def lineage(objects: Iterable[Mapping[str, Any]], product: str, channel: str) -> list[Imported]:

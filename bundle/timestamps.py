@@ -10,26 +10,23 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from bundle.errors import BundleError
+from facts import rfc3339
+from facts.rfc3339 import format_time
+
+__all__ = ["format_time", "now_utc", "parse_duration", "parse_time"]
 
 _DURATION = re.compile(r"^(\d+)([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
-
-
-def format_time(moment: datetime) -> str:
-    """Format an aware datetime as RFC 3339 UTC with second precision."""
-    if moment.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: object, field: str) -> datetime:
     """Parse `YYYY-MM-DDTHH:MM:SSZ`; raise ValueError naming `field` otherwise."""
     if not isinstance(text, str) or not text.endswith("Z"):
         raise ValueError(f"`{field}` must be an RFC 3339 UTC time like '2027-01-01T00:00:00Z'")
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError as exc:
-        raise ValueError(f"`{field}` is not an RFC 3339 UTC time: '{text}'") from exc
+    moment = rfc3339.parse_exact(text)
+    if moment is None:
+        raise ValueError(f"`{field}` is not an RFC 3339 UTC time: '{text}'")
+    return moment
 
 
 def parse_duration(text: str) -> timedelta:

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent import api
-from agent.decision import Decision, failure_status
+from agent.core.decision import Decision, failure_status
+from agent.core.objects import Obj, ObjectRef
 from agent.errors import ConflictError, KubeError
-from agent.events import Notice, emit
-from agent.objects import Obj, ObjectRef
-from agent.reconcilers import Context, KubeObject
+from agent.kube.events import Notice, emit
 from agent.reconcilers.bootstrap import bootstrap_namespaces
+from agent.reconcilers.context import Context, KubeObject
 
 log = logging.getLogger(__name__)
 AFTER_APPLY = 1.0

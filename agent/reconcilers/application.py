@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from agent import api
-from agent.applications import (
+from agent.core.application.decide import ApplicationObservation, HelmRelease, decide_application
+from agent.core.application.spec import (
     AppSpec,
     inventory,
     inventory_from_status,
@@ -19,14 +20,13 @@ from agent.applications import (
     render_namespace,
     resolve_namespace,
 )
-from agent.conditions import Problem
-from agent.decide_app import ApplicationObservation, HelmRelease, decide_application
-from agent.decision import Decision, failure_status
+from agent.core.conditions import Problem
+from agent.core.decision import Decision, failure_status
+from agent.core.objects import Obj, ObjectRef
 from agent.errors import AgentError, ChartRenderError, HelmError, KubeError
-from agent.events import Notice, emit
-from agent.objects import Obj, ObjectRef
-from agent.reconcilers import Context, KubeObject
+from agent.kube.events import Notice, emit
 from agent.reconcilers.act import act, apply_all, ensure_finalizer, report, report_failure, strip
+from agent.reconcilers.context import Context, KubeObject
 from agent.reconcilers.release import install, read_release, recover_if_stuck
 
 AFTER_HELM = 2.0

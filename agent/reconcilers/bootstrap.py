@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
+from agent.core.objects import Obj
 from agent.errors import ConflictError
-from agent.objects import Obj
-from agent.reconcilers import Context
+from agent.reconcilers.context import Context
 
 BINDING_NAME = "outpost-agent"
 RBAC_V1 = "rbac.authorization.k8s.io/v1"

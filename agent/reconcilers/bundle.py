@@ -22,20 +22,21 @@ from typing import Any
 
 import k8syaml
 from agent import api
-from agent.bundlecontent import Checked, read_content, read_trust_root, reverify
-from agent.conditions import Outcome, Problem, Verdict
-from agent.decide import BundleObservation, Evidence, decide_bundle
-from agent.decision import finish
+from agent.core.conditions import Outcome, Problem, Verdict
+from agent.core.decision import finish
+from agent.core.health.state import condition
+from agent.core.objects import Obj, ObjectRef, out_of_sync, ref_of, with_labels
+from agent.core.tenant.decide import BundleObservation, Evidence, decide_bundle
 from agent.errors import KubeError
-from agent.events import Notice, emit
-from agent.health import condition
-from agent.objects import Obj, ObjectRef, out_of_sync, ref_of, with_labels
-from agent.reconcilers import Context, KubeObject
+from agent.kube.events import Notice, emit
 from agent.reconcilers.act import act, apply_all, prune_all, report, report_failure, strip
+from agent.reconcilers.content import Checked, read_content, read_trust_root, reverify
+from agent.reconcilers.context import Context, KubeObject
 from agent.reconcilers.relocate import relocated
 from bundle.errors import VerificationError
 from bundle.lineage import APPLIED_AT, Imported, format_applied, in_force, lineage, superseded_by
 from bundle.rollback import decide, verify_permit
+from facts.api import CONTENT_PREFIX
 
 LABEL_PRODUCT = "outpost.dev/bundle-product"
 ANNOTATION_BUNDLE = "outpost.dev/bundle"
@@ -44,7 +45,6 @@ POLICY = "verified at every reconcile"
 CRD_API = "apiextensions.k8s.io/v1"
 CRD_WAIT_SECONDS = 30.0
 CRD_RETRY_SECONDS = 5.0
-CONTENT_PREFIX = "outpost-content-"
 
 
 async def reconcile(ctx: Context, name: str) -> float | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 
 from agent import api
-from agent.decide import DataPlaneObservation, decide_dataplane
-from agent.reconcilers import Context
+from agent.core.tenant.decide import DataPlaneObservation, decide_dataplane
 from agent.reconcilers.act import act, strip
+from agent.reconcilers.context import Context
 
 
 async def reconcile(ctx: Context, name: str) -> float | None:

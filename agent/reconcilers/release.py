@@ -2,7 +2,7 @@
 
 Reading goes straight to Helm's storage (the release Secrets, label `owner=helm`), decoding the
 latest record for its status and manifest: one LIST instead of two helm processes per visit.
-Writing goes through the helm CLI (agent.helm): `helm template` first so a chart that does not
+Writing goes through the helm CLI (agent.kube.helm): `helm template` first so a chart that does not
 render is reported before anything is touched, then `upgrade --install` without waiting, with
 the desired spec revision as the release description so the next visit knows it is done.
 """
@@ -15,13 +15,13 @@ import json
 import os
 from typing import Any
 
-from agent.applications import describe_revision, revision_of
-from agent.decide_app import HelmRelease
-from agent.decision import HelmAction
+from agent.core.application.decide import HelmRelease
+from agent.core.application.spec import describe_revision, revision_of
+from agent.core.decision import HelmAction
+from agent.core.objects import Obj, is_namespaced
 from agent.errors import ChartRenderError, HelmError, KubeError
-from agent.helm import PENDING, Chart
-from agent.objects import Obj, is_namespaced
-from agent.reconcilers import Context
+from agent.kube.helm import PENDING, Chart
+from agent.reconcilers.context import Context
 
 
 def decode_release(data: str) -> dict[str, Any]:
@@ -58,7 +58,7 @@ async def read_release(
 
 
 def _objects(ctx: Context, manifest: str, namespace: str) -> list[Obj]:
-    from agent.helm import parse_manifest
+    from agent.kube.helm import parse_manifest
 
     objs = parse_manifest(manifest)
     for obj in objs:
@@ -75,7 +75,7 @@ async def chart_of(ctx: Context, action: HelmAction) -> Chart:
     if action.location == "bundle":
         ref = os.path.join(ctx.settings.chart_root, action.chart)
         if not os.path.exists(ref):
-            from agent.bundlecontent import materialize_chart
+            from agent.reconcilers.content import materialize_chart
 
             ref = await materialize_chart(ctx.kube, ctx.settings, action.chart)
     return Chart(ref, action.version, action.repo_url)

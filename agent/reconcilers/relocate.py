@@ -1,6 +1,6 @@
 """Relocating a bundle's resources to `Bundle.spec.registry` as they are applied.
 
-I/O glue around the pure `agent.relocation`: when the Bundle records a registry, each resource
+I/O glue around the pure `agent.core.relocation`: when the Bundle records a registry, each resource
 is rewritten so images point at it by digest (digests from the signed manifest only) and bundle
 charts at `oci://<registry>/charts/<name>`. For a Helm Application the chart's own default
 values are read (from the verified chart archive in the bundle's content) so that values which
@@ -14,11 +14,11 @@ import tarfile
 from typing import Any
 
 import k8syaml
-from agent.bundlecontent import Checked, read_content
+from agent.core.objects import Obj
+from agent.core.relocation import relocate_resource
 from agent.errors import ConfigError
-from agent.objects import Obj
-from agent.reconcilers import Context, KubeObject
-from agent.relocation import relocate_resource
+from agent.reconcilers.content import Checked, read_content
+from agent.reconcilers.context import Context, KubeObject
 from bundle.manifest import ChartEntry, Manifest
 
 MAX_VALUES_BYTES = 1024 * 1024

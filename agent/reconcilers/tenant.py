@@ -12,14 +12,15 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-from agent import api, tenancy
-from agent.decide import TenantObservation, decide_tenant
-from agent.decision import Decision
-from agent.objects import Obj, ObjectRef, ref_of
-from agent.reconcilers import Context, KubeObject
+from agent import api
+from agent.core.decision import Decision
+from agent.core.objects import Obj, ObjectRef, ref_of
+from agent.core.tenant import render as tenancy
+from agent.core.tenant.decide import TenantObservation, decide_tenant
+from agent.core.tenant.render import QUOTA_NAME, pod_requests
+from agent.core.tenant.spec import TenantDefaults, TenantSpec
 from agent.reconcilers.act import act, ensure_finalizer, strip
-from agent.tenancy import QUOTA_NAME, pod_requests
-from agent.tenantspec import TenantDefaults, TenantSpec
+from agent.reconcilers.context import Context, KubeObject
 
 NAMESPACED_CHILD_KINDS = [(av, k) for av, k in tenancy.TENANT_CHILD_KINDS if k != "Namespace"]
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from agent.sync import ack as acks
-from agent.sync import protocol
 from agent.sync.config import SyncConfig
-from agent.sync.errors import HubRejectedError, HubUnavailableError, ProtocolError, SyncError
+from agent.sync.errors import HubRejectedError, HubUnavailableError, SyncError
 from agent.sync.policy import Outcome, classify
+from wire import ack as acks
+from wire import protocol
+from wire.errors import ProtocolError
 
 MAX_ANSWER_BYTES = 64 * 1024
 

@@ -23,11 +23,12 @@ from kubernetes.utils import parse_quantity
 from agent.errors import ConfigError, KubeError, NotFoundError
 from agent.sync.snapshot import ClusterSnapshot, PodRequests, snapshot_from_objects
 from agent.sync.state import SyncState, key_from_pem, key_to_pem
+from facts.api import GROUP, VERSION
 
 IDENTITY_SECRET = "outpost-agent-identity"
 SPOOL_CONFIGMAP = "outpost-agent-spool"
 TENANT_LABEL = "outpost.dev/tenant"
-GROUP, VERSION = "outpost.dev", "v1alpha1"
+
 PLURALS = {"DataPlane": "dataplanes", "Tenant": "tenants", "Application": "applications",
            "Bundle": "bundles"}  # fmt: skip
 PAGE_SIZE = 500

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from agent.sync import enrollment, report
+from agent.sync import report
 from agent.sync.client import Delivery, HubClient
 from agent.sync.errors import SyncError
 from agent.sync.policy import SpoolLimits, enqueue
@@ -27,6 +27,7 @@ from agent.sync.state import (
     ensure_identity,
     new_key,
 )
+from wire import enrollment
 
 PENDING_AGENT_ID = "agt_pending"
 

@@ -2,10 +2,10 @@
 
     AgentError
      └─ SyncError               status sync could not do what was asked
-          ├─ ProtocolError      a document breaks the wire protocol (schema, fields, signature)
           ├─ HubUnavailableError  the hub could not be reached or answered 5xx (retry later)
           └─ HubRejectedError   the hub refused a document with a 4xx (retrying will not help)
 
+A document that breaks the wire protocol raises `wire.errors.ProtocolError` instead.
 Messages never carry tokens, keys or credentialed URLs.
 """
 
@@ -16,10 +16,6 @@ from agent.errors import AgentError
 
 class SyncError(AgentError):
     """Status sync failed in a way the agent expects and can explain."""
-
-
-class ProtocolError(SyncError):
-    """A report, enrollment or acknowledgement is malformed or fails verification."""
 
 
 class HubUnavailableError(SyncError):

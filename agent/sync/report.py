@@ -8,16 +8,16 @@ sorted, so the cut is deterministic), `truncated` is set, and the summary counts
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent import __version__
-from agent.sync import protocol
 from agent.sync.snapshot import ClusterSnapshot, Health, TenantInfo, Usage
 from agent.sync.state import SyncState
 from bundle import dsse
+from facts.api import product_version
+from wire import protocol
 
 LISTS = ("applications", "tenants", "dataplanes")
 
@@ -26,7 +26,7 @@ LISTS = ("applications", "tenants", "dataplanes")
 class ReportOptions:
     include_owners: bool = False
     max_bytes: int = protocol.MAX_REPORT_BYTES
-    agent_version: str = __version__
+    agent_version: str = field(default_factory=product_version)
 
 
 def health_entry(health: Health) -> dict[str, object]:

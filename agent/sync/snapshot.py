@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from wire.protocol import dig
+
 READY_STATES = ("True", "False", "Unknown")
 # Reasons are CamelCase API constants; anything else may be free text and is not reported.
 REASON_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -75,16 +77,6 @@ class ClusterSnapshot:
     tenants: tuple[TenantInfo, ...]
     applications: tuple[ApplicationInfo, ...]
     bundle: BundleInfo | None = None
-
-
-def dig(obj: Mapping[str, object], *path: str) -> object:
-    """Walk nested mappings; None as soon as a step is missing or not a mapping."""
-    node: object = obj
-    for step in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(step)
-    return node
 
 
 def safe_name(value: object) -> str:

@@ -14,15 +14,11 @@ from datetime import datetime
 from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    load_pem_private_key,
-)
 
-from agent.sync import protocol
-from agent.sync.errors import SyncError
+from wire import protocol
+from wire.keys import key_from_pem, key_to_pem, new_key
+
+__all__ = ["key_from_pem", "key_to_pem", "new_key"]
 
 GENESIS_SHA256 = "0" * 64
 
@@ -76,24 +72,6 @@ class SyncState:
             rejected_total=int(str(doc.get("rejectedTotal", 0))),
             enrolled=bool(doc.get("enrolled", False)),
         )
-
-
-def new_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-def key_to_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-
-
-def key_from_pem(data: bytes, where: str) -> Ed25519PrivateKey:
-    try:
-        key = load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise SyncError(f"{where}: not an unencrypted PEM (PKCS8) private key") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SyncError(f"{where}: the key must be Ed25519")
-    return key
 
 
 class KeyStore(Protocol):

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.cluster
 
 def outpost(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from agent.cli import main; main()", *args],
+        [sys.executable, "-c", "from outpost.cli import main; main()", *args],
         capture_output=True,
         text=True,
         check=False,

@@ -14,8 +14,8 @@ import pytest
 
 from airgap.content import push_content
 from airgap.registry import open_client
-from airgap.relocation import relocate_refs
 from airgap.synthetic import ImageSpec, write_chart, write_layout
+from refs.relocation import relocate_refs
 from tests.registry.conftest import Served
 
 pytestmark = pytest.mark.registry

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from airgap.address import parse_address
 from airgap.auth import Credentials
 from airgap.cli import airgap
 from airgap.errors import (
@@ -37,6 +36,7 @@ from airgap.registry import RegistryClient, open_client
 from airgap.session import RegistrySession, RetryPolicy
 from airgap.synthetic import ImageSpec, write_layout
 from airgap.upload import MIB, UploadSettings
+from refs.address import parse_address
 from tests.registry.conftest import PASSWORD, USER, RegistryServer
 
 pytestmark = pytest.mark.registry

@@ -7,7 +7,7 @@ import sys
 
 from click.testing import CliRunner
 
-from agent.cli import cli
+from outpost.cli import cli
 
 GROUPS = ("keys", "bundle", "airgap", "agent", "hub", "status", "dev")
 
@@ -26,7 +26,7 @@ def test_every_group_is_mounted() -> None:
 
 def test_usage_error_exits_2_without_traceback() -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "from agent.cli import main; main(['no-such-command'])"],
+        [sys.executable, "-c", "from outpost.cli import main; main(['no-such-command'])"],
         capture_output=True,
         text=True,
         check=False,

@@ -10,7 +10,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-PATHS = ("agent", "bundle", "airgap", "devcluster", "k8syaml", "tests", "bench", "examples")
+PATHS = (
+    "outpost", "agent", "hub", "wire", "bundle", "refs", "facts", "airgap", "devcluster",
+    "k8syaml",
+    "tests", "bench", "examples",
+)  # fmt: skip
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:

@@ -174,7 +174,7 @@ def _answers(agent: Agent) -> bool:
     if agent.proc.poll() is not None:
         raise AssertionError(f"agent exited with {agent.proc.returncode}:\n{agent.tail()}")
     try:
-        agent.metrics()
+        agent.runtime.metrics()
     except OSError:
         return False
     return True

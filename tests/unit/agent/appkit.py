@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.conditions import Outcome, conclude
+from agent.core.conditions import Outcome, conclude
 from tests.unit.agent.tenantkit import tenant, with_status
 
 _T = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""FakeKube: an in-memory stand-in for agent.kube.Kube with the same small interface.
+"""FakeKube: an in-memory stand-in for agent.kube.client.Kube with the same small interface.
 
 Good enough for the reconcile paths: server-side apply merges maps and replaces lists,
 resourceVersions and generations move, deletes respect finalizers (deletionTimestamp is set
@@ -12,8 +12,8 @@ import itertools
 from collections import Counter
 from typing import Any
 
+from agent.core.objects import is_namespaced
 from agent.errors import ConflictError
-from agent.objects import is_namespaced
 
 Key = tuple[str, str, str]  # kind, namespace, name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from agent.conditions import Condition, to_status
+from agent.core.conditions import Condition, to_status
 
 DATAPLANE: dict[str, Any] = {
     "apiVersion": "outpost.dev/v1alpha1",

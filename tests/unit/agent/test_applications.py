@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from agent import api
-from agent.applications import (
+from agent.core.application.spec import (
     AppSpec,
     inventory,
     prune_set,
@@ -17,8 +17,8 @@ from agent.applications import (
     revision,
     tenant_not_ready,
 )
-from agent.conditions import Problem
-from agent.objects import ObjectRef
+from agent.core.conditions import Problem
+from agent.core.objects import ObjectRef
 from tests.unit.agent.appkit import CM, DEPLOY, app, helm_app, manifest_app, ready_tenant
 from tests.unit.agent.tenantkit import tenant
 

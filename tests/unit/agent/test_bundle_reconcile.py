@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from agent import api
-from agent.bundlecontent import materialize_chart
 from agent.errors import AgentError
-from agent.helm import Helm
-from agent.metrics import Metrics
-from agent.reconcilers import Context, reconcile
+from agent.kube.helm import Helm
+from agent.reconcilers.content import materialize_chart
+from agent.reconcilers.context import Context
+from agent.reconcilers.dispatch import reconcile
+from agent.runtime.metrics import Metrics
+from agent.runtime.triggers import Triggers
 from agent.settings import AgentSettings
-from agent.triggers import Triggers
 from bundle.lineage import APPLIED_AT
 from tests.unit.agent.bundlekit import make, permit_for, tenants_file
 from tests.unit.agent.kubefake import FakeKube

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agent.api import ConditionType, Reason
-from agent.conditions import (
+from agent.core.conditions import (
     EPOCH,
     Condition,
     Outcome,

@@ -7,12 +7,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent import api
-from agent.conditions import Outcome, conclude, from_status
-from agent.decide import DataPlaneObservation, TenantObservation, decide_dataplane, decide_tenant
-from agent.decision import Decision, failure_status, status_differs
-from agent.objects import ObjectRef, ref_of
-from agent.tenancy import render
-from agent.tenantspec import TenantDefaults, TenantSpec
+from agent.core.conditions import Outcome, conclude, from_status
+from agent.core.decision import Decision, failure_status, status_differs
+from agent.core.objects import ObjectRef, ref_of
+from agent.core.tenant.decide import (
+    DataPlaneObservation,
+    TenantObservation,
+    decide_dataplane,
+    decide_tenant,
+)
+from agent.core.tenant.render import render
+from agent.core.tenant.spec import TenantDefaults, TenantSpec
 from tests.unit.agent.tenantkit import DATAPLANE, as_live, tenant, with_status
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -162,7 +167,7 @@ def test_failure_status_keeps_kind_fields() -> None:
 def test_status_differs_ignores_transition_time() -> None:
     a = conclude((), Outcome("True", "R", "m"), 1, NOW)
     b = conclude((), Outcome("True", "R", "m"), 1, LATER)
-    from agent.conditions import to_status
+    from agent.core.conditions import to_status
 
     assert not status_differs({"conditions": to_status(a)}, {"conditions": to_status(b), "x": 1})
     assert status_differs({"x": 2}, {"x": 1})
@@ -226,7 +231,7 @@ def test_dataplane_reports_the_bundle_applied_last() -> None:
 
 
 def test_requeue_and_event_rules() -> None:
-    from agent.decision import requeue_for, transition_events
+    from agent.core.decision import requeue_for, transition_events
 
     assert requeue_for(Outcome("False", "Progressing", "m", reconciling=True)) == 10.0
     assert requeue_for(Outcome("Unknown", "CustomResourceHealthUnknown", "m")) == 60.0

@@ -7,10 +7,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent import api
-from agent.applications import AppSpec, describe_revision, release_name, revision, revision_of
-from agent.decide_app import ApplicationObservation, HelmRelease, decide_application
-from agent.decision import Decision, failure_status
-from agent.objects import ObjectRef, ref_of
+from agent.core.application.decide import ApplicationObservation, HelmRelease, decide_application
+from agent.core.application.spec import (
+    AppSpec,
+    describe_revision,
+    release_name,
+    revision,
+    revision_of,
+)
+from agent.core.decision import Decision, failure_status
+from agent.core.objects import ObjectRef, ref_of
 from tests.unit.agent.appkit import DEPLOY, app, helm_app, manifest_app, ready_tenant
 from tests.unit.agent.tenantkit import tenant
 

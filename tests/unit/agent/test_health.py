@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from agent.health import Health, HealthState, assess, summarize
-from agent.objects import ObjectRef
+from agent.core.health.assess import assess, summarize
+from agent.core.health.state import Health, HealthState
+from agent.core.objects import ObjectRef
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 C, P, F, T, U = (

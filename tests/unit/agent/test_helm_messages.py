@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.errors import ChartRenderError, HelmError
-from agent.helm import parse_manifest, redact
+from agent.kube.helm import parse_manifest, redact
 from agent.reconcilers.application import _helm_said
 
 RENDERED = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.lease import LeaderElector, Observation, may_acquire
+from agent.runtime.lease import LeaderElector, Observation, may_acquire
 from tests.unit.agent.kubefake import FakeKube
 
 

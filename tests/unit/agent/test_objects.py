@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent.objects import (
+from agent.core.objects import (
     ObjectRef,
     add_quantities,
     exceeded,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.queue import WorkQueue
+from agent.runtime.queue import WorkQueue
 
 
 class FakeClock:

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent import api
-from agent.helm import Helm
-from agent.metrics import Metrics
-from agent.reconcilers import Context, reconcile
+from agent.kube.helm import Helm
+from agent.reconcilers.context import Context
+from agent.reconcilers.dispatch import reconcile
+from agent.runtime.metrics import Metrics
+from agent.runtime.triggers import Triggers
 from agent.settings import AgentSettings
-from agent.triggers import Triggers
 from tests.unit.agent.kubefake import FakeKube
 from tests.unit.agent.tenantkit import DATAPLANE, tenant
 

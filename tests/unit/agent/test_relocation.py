@@ -1,4 +1,4 @@
-"""agent.relocation: images in embedded manifests and Helm values, bundle chart references,
+"""agent.core.relocation: images in embedded manifests and Helm values, bundle chart references,
 chart defaults merged, nothing mutated, no registry means no change, bad registry is explained;
 and the reconciler glue's pure parts (chart defaults from an archive, which bundle chart)."""
 
@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from agent.core.relocation import chart_location, relocate_resource, relocate_values
 from agent.errors import ConfigError
 from agent.reconcilers.relocate import bundle_chart, chart_defaults
-from agent.relocation import chart_location, relocate_resource, relocate_values
-from airgap.address import parse_address
-from airgap.relocation import build_mapping
 from airgap.synthetic import write_chart
 from bundle.manifest import ChartEntry, Manifest
+from refs.address import parse_address
+from refs.relocation import build_mapping
 
 DIGEST = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64

@@ -14,14 +14,14 @@ import pytest
 import k8syaml
 from agent import api
 from agent.errors import ConfigError
-from agent.events import transitions
-from agent.helm import Revision, parse_manifest, recovery_action
-from agent.kubeconfig import from_kubeconfig
-from agent.metrics import Metrics, render
+from agent.kube.events import transitions
+from agent.kube.helm import Revision, parse_manifest, recovery_action
+from agent.kube.kubeconfig import from_kubeconfig
+from agent.kube.resources import ResourceMap
 from agent.reconcilers.release import decode_release, encode_release
-from agent.resources import ResourceMap
+from agent.runtime.metrics import Metrics, render
+from agent.runtime.triggers import Triggers, owner_key
 from agent.settings import from_env
-from agent.triggers import Triggers, owner_key
 
 
 def test_settings_env_then_options_and_defaults() -> None:

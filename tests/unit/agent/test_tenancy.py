@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from agent import api
-from agent.objects import ObjectRef, ref_of
-from agent.tenancy import check, pod_requests, render
-from agent.tenantspec import TenantDefaults, TenantSpec
+from agent.core.objects import ObjectRef, ref_of
+from agent.core.tenant.render import check, pod_requests, render
+from agent.core.tenant.spec import TenantDefaults, TenantSpec
 from tests.unit.agent.tenantkit import DATAPLANE, tenant
 
 

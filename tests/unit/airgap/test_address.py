@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airgap.address import RegistryAddress, is_loopback, parse_address
-from airgap.errors import AddressError
+from refs.address import RegistryAddress, is_loopback, parse_address
+from refs.errors import AddressError
 
 
 @pytest.mark.parametrize(

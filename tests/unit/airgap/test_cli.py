@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from airgap.cli import airgap
-from airgap.errors import AddressError
 from airgap.synthetic import ImageSpec, write_layout
+from refs.errors import AddressError
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent.helm import Chart
+from agent.kube.helm import Chart
 from airgap.charts import ChartPush
 from airgap.cli import airgap
-from airgap.errors import AddressError
 from airgap.importreport import ChartStep, ImportPlan, ImportSummary
 from airgap.push import PushSummary
+from refs.errors import AddressError
 
 BUNDLE = {"path": "b.tar", "product": "acme", "channel": "stable", "version": "2.0",
           "sequence": 7, "manifestDigest": "sha256:" + "c" * 64}  # fmt: skip

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from airgap.address import parse_address
 from airgap.graph import LayoutGraph
 from airgap.layout import read_layout
 from airgap.plan import Inventory, plan_from_inventory, render_plan
 from airgap.synthetic import ImageSpec, write_layout
+from refs.address import parse_address
 
 REGISTRY = parse_address("mirror.corp/outpost")
 API, WORKER = "outpost/acme/api", "outpost/acme/worker"

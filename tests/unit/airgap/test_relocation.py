@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import k8syaml
-from airgap.address import parse_address
-from airgap.relocation import (
+from refs.address import parse_address
+from refs.relocation import (
     ImageReference,
     build_mapping,
     parse_reference,

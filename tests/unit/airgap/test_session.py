@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from airgap.address import parse_address
 from airgap.auth import Credentials, parse_challenge
 from airgap.errors import RegistryAuthError, RegistryError
 from airgap.registry import RegistryClient
 from airgap.session import RegistrySession, RetryPolicy
+from refs.address import parse_address
 
 DIGEST = "sha256:" + "a" * 64
 CREDS = Credentials("importer", "hunter2-secret")

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from airgap.address import parse_address
 from airgap.journal import UploadJournal
 from airgap.plan import BlobStep
 from airgap.progress import NullObserver
 from airgap.registry import RegistryClient
 from airgap.session import RegistrySession
 from airgap.upload import BlobUploader, UploadSettings
+from refs.address import parse_address
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 DIGEST = "sha256:" + hashlib.sha256(DATA).hexdigest()

@@ -13,11 +13,11 @@ from typing import Any, cast
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
 from bundle.cluster import ApplyRequest, Cluster, apply_bundle
 from bundle.errors import BundleError, RollbackError
 from bundle.lineage import APPLIED_AT, format_applied
 from bundle.rollback import DowngradePermit, sign_permit
+from outpost.cli import cli
 from tests.unit.bundle.factory import NOW, build_bundle, vendor
 
 

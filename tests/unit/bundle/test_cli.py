@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from agent.cli import cli
 from bundle.errors import BundleError
+from outpost.cli import cli
 from tests.unit.bundle.factory import oci_layout, source_tree
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
 from bundle.build import BuildRequest, build
 from bundle.delta import (
     base_blob_digests,
@@ -30,6 +29,7 @@ from bundle.importplan import content_name
 from bundle.manifest import FileEntry, Manifest, from_payload
 from bundle.ocigraph import BLOBS, OciGraph
 from bundle.verify import Verified, verify_bundle
+from outpost.cli import cli
 from tests.unit.bundle.factory import NOW, Vendor, oci_layout, source_tree, vendor
 
 

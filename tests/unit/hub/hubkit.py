@@ -15,10 +15,6 @@ from typing import Any, TypeVar
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.hub.app import HubApp
-from agent.hub.service import Hub
-from agent.hub.sqlite import SqliteStore
-from agent.sync import protocol
 from agent.sync.client import HubClient
 from agent.sync.config import SyncConfig
 from agent.sync.cycle import Cycle
@@ -31,6 +27,10 @@ from agent.sync.snapshot import (
     Usage,
 )
 from agent.sync.state import MemoryStore
+from hub.app import HubApp
+from hub.service import Hub
+from hub.sqlite import SqliteStore
+from wire import protocol
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 HUB_URL = "http://hub.test"

@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from agent.hub.cli import hub, load_hub_key, open_store
-from agent.hub.errors import HubError
-from agent.hub.service import token_sha256
+from hub.cli import hub, load_hub_key, open_store
+from hub.errors import HubError
+from hub.service import token_sha256
 
 
 def test_a_hub_key_is_created_private_and_never_overwritten(tmp_path: Path) -> None:

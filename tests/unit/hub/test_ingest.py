@@ -16,11 +16,12 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.sync import enrollment, protocol, report
-from agent.sync.ack import open_ack
+from agent.sync import report
 from agent.sync.state import SyncState
 from bundle import dsse
 from tests.unit.hub.hubkit import HubKit, run, snapshot
+from wire import enrollment, protocol
+from wire.ack import open_ack
 
 
 def post(kit: HubKit, path: str, body: bytes, token: str | None = None) -> httpx.Response:

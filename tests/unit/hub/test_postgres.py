@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from agent.hub.store import HubStore
+from hub.store import HubStore
 from tests.unit.hub import test_ingest
 from tests.unit.hub.hubkit import HubKit
 
@@ -33,7 +33,7 @@ CHECKS = [
 
 @pytest.fixture
 def kit() -> Iterator[HubKit]:
-    from agent.hub.postgres import PostgresStore
+    from hub.postgres import PostgresStore
 
     store = PostgresStore(URL)
     store.run("DROP TABLE IF EXISTS reports, agents, tokens")

@@ -12,11 +12,12 @@ import json
 
 import httpx
 
-from agent.hub import openapi
-from agent.sync import protocol, report
+from agent.sync import report
 from agent.sync.state import SyncState
 from bundle import dsse
+from hub import openapi
 from tests.unit.hub.hubkit import HubKit, agent, run, snapshot
+from wire import protocol
 
 
 def call(kit: HubKit, method: str, path: str, body: bytes = b"", token: str = "") -> httpx.Response:

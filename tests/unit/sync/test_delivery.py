@@ -16,8 +16,6 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.sync import protocol
-from agent.sync.ack import Ack, sign_ack
 from agent.sync.cycle import Cycle
 from agent.sync.errors import HubRejectedError
 from agent.sync.policy import SpoolLimits
@@ -31,6 +29,8 @@ from tests.unit.hub.hubkit import (
     run,
     snapshot,
 )
+from wire import protocol
+from wire.ack import Ack, sign_ack
 
 
 def enrolled(kit: HubKit, transport: httpx.AsyncBaseTransport | None = None, **options: object):  # type: ignore[no-untyped-def]

@@ -12,11 +12,12 @@ import json
 import time
 from datetime import timedelta
 
-from agent.sync import protocol, report
+from agent.sync import report
 from agent.sync.snapshot import PodRequests, snapshot_from_objects
 from agent.sync.state import SyncState
 from bundle import dsse
 from tests.unit.hub.hubkit import T0, agent, snapshot
+from wire import protocol
 
 SECRET = "s3cr3t-planted-value-9f8e7d"
 

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from kubernetes import client
 
 from agent.errors import ConfigError
-from agent.sync import protocol
 from agent.sync.cli import status
 from agent.sync.cluster import requests_of
 from agent.sync.snapshot import (
@@ -28,6 +27,7 @@ from agent.sync.snapshot import (
 )
 from agent.sync.state import MemoryStore, SyncState, ensure_identity, key_from_pem, key_to_pem
 from tests.unit.hub.hubkit import T0
+from wire import protocol
 
 
 def test_the_key_is_generated_once_and_names_the_agent() -> None:

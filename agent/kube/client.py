@@ -1,0 +1,289 @@
+"""The agent's Kubernetes client: a small async interface over the REST API (I/O lives here).
+
+Login comes from agent.kube.kubeconfig (kubeconfig or in-cluster service account); requests go
+through one aiohttp session as plain JSON, so no generated models are built per response
+(lighter on memory at thousands of objects). Every write passes a token bucket; every request
+is counted by verb and resource for /metrics and the benchmark. Client exceptions become
+`agent.errors` types. Objects are plain dicts (`KubeObject`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from agent.errors import ConflictError, GoneError, KubeError, NotFoundError
+from agent.kube.kubeconfig import Credentials
+from agent.kube.resources import Resource, ResourceMap
+
+KubeObject = dict[str, Any]
+FIELD_MANAGER = "outpost-agent"
+LIST_CHUNK = 500
+WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class TokenBucket:
+    """Write rate limit: `rate` tokens per second, at most `burst` saved up."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self._tokens, self._stamp = float(burst), time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+                self._stamp = time.monotonic()
+                self._tokens = 1.0
+            self._tokens -= 1
+
+
+class Kube:
+    """Async Kubernetes API: get, list, apply (SSA), status, delete, finalizers, events, version."""
+
+    def __init__(self, creds: Credentials, *, qps: float, burst: int, timeout: float) -> None:
+        self.creds = creds
+        self.requests: Counter[tuple[str, str]] = Counter()
+        self.resources = ResourceMap(self.get_path)
+        self._bucket = TokenBucket(qps, burst)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _ssl(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.creds.ssl_ca_cert)
+        if self.creds.cert_file:
+            ctx.load_cert_chain(self.creds.cert_file, self.creds.key_file)
+        if not self.creds.verify_ssl:
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        return ctx
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """One REST call; returns the decoded JSON body.
+
+        Raises:
+            NotFoundError, ConflictError, GoneError, KubeError: by HTTP status.
+        """
+        if method in WRITE_VERBS:
+            await self._bucket.take()
+        self.requests[(method, resource_of(path))] += 1
+        if self._session is None:
+            connector = aiohttp.TCPConnector(ssl=self._ssl(), limit=64)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        token = await self.creds.get_api_key_with_prefix("BearerToken")
+        if token:
+            headers["Authorization"] = token
+        data = None if body is None else json.dumps(body)
+        try:
+            async with self._session.request(
+                method,
+                self.creds.host + path,
+                data=data,
+                params=params,
+                headers=headers,
+                timeout=self._timeout,
+            ) as resp:
+                text = await resp.text()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise KubeError(
+                f"{method} {path} failed: {exc!r}; is the API server reachable?"
+            ) from exc
+        if status >= 400:
+            raise _error(method, path, status, text)
+        return json.loads(text) if text else {}
+
+    async def get_path(self, path: str) -> dict[str, Any]:
+        return dict(await self.request("GET", path))
+
+    async def resolve(self, obj_or_api_version: KubeObject | str, kind: str = "") -> Resource:
+        if isinstance(obj_or_api_version, dict):
+            return await self.resources.resolve(
+                obj_or_api_version["apiVersion"], obj_or_api_version["kind"]
+            )
+        return await self.resources.resolve(obj_or_api_version, kind)
+
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> KubeObject | None:
+        """The live object, or None when it does not exist."""
+        res = await self.resolve(api_version, kind)
+        try:
+            return dict(await self.request("GET", res.path(name, namespace)))
+        except NotFoundError:
+            return None
+
+    async def list_objects(
+        self, api_version: str, kind: str, namespace: str | None = None, labels: str = ""
+    ) -> list[KubeObject]:
+        """All objects of a kind (paginated), optionally filtered by a label selector."""
+        res = await self.resolve(api_version, kind)
+        items: list[KubeObject] = []
+        params = {"limit": str(LIST_CHUNK), **({"labelSelector": labels} if labels else {})}
+        while True:
+            page = await self.request("GET", res.path(namespace=namespace), params=params)
+            for item in page.get("items", []):
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+                items.append(item)
+            cont = page.get("metadata", {}).get("continue")
+            if not cont:
+                return items
+            params["continue"] = cont
+
+    async def apply(self, obj: KubeObject, *, subresource: str = "") -> KubeObject:
+        """Server-side apply as `outpost-agent`, taking over conflicting fields (they are ours)."""
+        res = await self.resolve(obj)
+        meta = obj["metadata"]
+        path = res.path(meta["name"], meta.get("namespace"), subresource)
+        params = {"fieldManager": FIELD_MANAGER, "force": "true"}
+        return dict(
+            await self.request(
+                "PATCH", path, body=obj, params=params, content_type="application/apply-patch+yaml"
+            )
+        )
+
+    async def apply_status(self, obj: KubeObject) -> KubeObject:
+        """Server-side apply of `status` (obj: apiVersion, kind, metadata.name, status)."""
+        return await self.apply(obj, subresource="status")
+
+    async def patch(
+        self, obj: KubeObject, patch: KubeObject, *, subresource: str = ""
+    ) -> KubeObject:
+        """JSON merge patch; include metadata.resourceVersion in `patch` for optimistic locking."""
+        res = await self.resolve(obj)
+        meta = obj["metadata"]
+        path = res.path(meta["name"], meta.get("namespace"), subresource)
+        return dict(
+            await self.request(
+                "PATCH", path, body=patch, content_type="application/merge-patch+json"
+            )
+        )
+
+    async def patch_status(self, obj: KubeObject, status: KubeObject) -> KubeObject:
+        return await self.patch(obj, {"status": status}, subresource="status")
+
+    async def create(self, obj: KubeObject) -> KubeObject:
+        res = await self.resolve(obj)
+        return dict(
+            await self.request(
+                "POST", res.path(namespace=obj["metadata"].get("namespace")), body=obj
+            )
+        )
+
+    async def replace(self, obj: KubeObject) -> KubeObject:
+        res = await self.resolve(obj)
+        meta = obj["metadata"]
+        return dict(
+            await self.request("PUT", res.path(meta["name"], meta.get("namespace")), body=obj)
+        )
+
+    async def delete(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> bool:
+        """Delete in the background; False when it was already gone."""
+        res = await self.resolve(api_version, kind)
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        try:
+            await self.request("DELETE", res.path(name, namespace), body=body)
+        except NotFoundError:
+            return False
+        return True
+
+    async def add_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject:
+        return await self._set_finalizers(obj, finalizer, add=True)
+
+    async def remove_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject:
+        return await self._set_finalizers(obj, finalizer, add=False)
+
+    async def _set_finalizers(self, obj: KubeObject, finalizer: str, *, add: bool) -> KubeObject:
+        meta = obj["metadata"]
+        current = list(meta.get("finalizers") or [])
+        wanted = [f for f in current if f != finalizer] + ([finalizer] if add else [])
+        if wanted == current or (add and finalizer in current):
+            return obj
+        patch = {"metadata": {"finalizers": wanted, "resourceVersion": meta.get("resourceVersion")}}
+        return await self.patch(obj, patch)
+
+    async def create_event(
+        self, involved: KubeObject, event_type: str, reason: str, message: str, now: str
+    ) -> None:
+        """A core/v1 Event; cluster-scoped objects' events go to `default` (where kubectl looks)."""
+        meta = involved["metadata"]
+        namespace = meta.get("namespace") or "default"
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": involved["apiVersion"],
+                "kind": involved["kind"],
+                "name": meta["name"],
+                "namespace": meta.get("namespace", ""),
+                "uid": meta.get("uid", ""),
+                "resourceVersion": meta.get("resourceVersion", ""),
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": event_type,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "source": {"component": FIELD_MANAGER},
+            "reportingComponent": FIELD_MANAGER,
+        }
+        await self.create(event)
+
+    async def version(self) -> dict[str, Any]:
+        return await self.get_path("/version")
+
+
+def resource_of(path: str) -> str:
+    """The resource (and subresource) a REST path addresses, e.g. "tenants/status"."""
+    parts = path.strip("/").split("/")
+    parts = parts[2:] if parts[0] == "api" else parts[3:]
+    if len(parts) >= 3 and parts[0] == "namespaces":
+        parts = parts[2:]
+    if not parts:
+        return "discovery"
+    return parts[0] + (f"/{parts[2]}" if len(parts) >= 3 else "")
+
+
+def writes(requests: Mapping[tuple[str, str], int], exclude: tuple[str, ...] = ("leases",)) -> int:
+    """How many writes the counts hold, leaving out `exclude` (the Lease renews forever)."""
+    return sum(
+        n for (verb, res), n in requests.items() if verb in WRITE_VERBS and res not in exclude
+    )
+
+
+def _error(method: str, path: str, status: int, text: str) -> KubeError:
+    try:
+        message = json.loads(text).get("message", text)
+    except ValueError:
+        message = text
+    detail = f"{method} {path}: HTTP {status}: {message[:500]}"
+    kinds: dict[int, type[KubeError]] = {404: NotFoundError, 409: ConflictError, 410: GoneError}
+    return kinds.get(status, KubeError)(detail, status=status)

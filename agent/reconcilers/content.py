@@ -1,0 +1,197 @@
+"""A Bundle's signed content as the agent uses it: re-verified, read from the cluster, checked.
+
+I/O: the trust-root file named by the agent's settings and the content ConfigMaps (through the
+reconcilers' `KubeApi`); the checks themselves are `bundle.stored`'s pure functions. Nothing is
+cached between visits: every use verifies the keyring chain from the configured trust root, the
+manifest signature, that the Bundle's spec says what the signed manifest says, and each file's
+size and sha256 before its bytes are used. `materialize_chart` serves Helm Applications whose
+chart is a bundle path (`charts/webapp-0.3.0.tgz`, or `charts/webapp` for the newest version).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agent import api
+from agent.errors import AgentError, KubeError
+from agent.reconcilers.context import KubeApi, KubeObject
+from agent.settings import AgentSettings
+from bundle.errors import BundleError, VerificationError
+from bundle.keyring import Keyring
+from bundle.lineage import Imported
+from bundle.manifest import Manifest, VerifiedManifest, verify_manifest
+from bundle.stored import check_content, verify_chain
+
+
+class ContentError(VerificationError):
+    """A content file is missing from the cluster or cannot be read where the Bundle says."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A Bundle whose envelopes verified against the trust root and whose spec matches them."""
+
+    verified: VerifiedManifest
+    keyring: Keyring
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.verified.manifest
+
+
+def read_trust_root(settings: AgentSettings) -> bytes:
+    """The trust-root keyring file from the agent's configuration (never from a bundle)."""
+    path = settings.trust_root
+    if not path:
+        raise VerificationError(
+            "no trust root is configured: set the chart value `trustRoot` (or OUTPOST_TRUST_ROOT)"
+            " to the vendor's keyring file; bundles are refused until then"
+        )
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise VerificationError(f"cannot read the trust root '{path}': {exc.strerror}") from exc
+
+
+def reverify(bundle: Mapping[str, Any], trust_root: bytes, now: datetime) -> Checked:
+    """Verify the stored envelopes and check that the spec says what was signed.
+
+    Raises:
+        VerificationError: anything does not verify or does not match.
+    """
+    spec = bundle.get("spec") or {}
+    chain = [str(e).encode() for e in spec.get("keyringChain") or ()]
+    keyring = verify_chain(chain, trust_root, now)
+    verified = verify_manifest(str(spec.get("signedManifest", "")).encode(), keyring, now)
+    _check_spec(spec, verified)
+    return Checked(verified, keyring)
+
+
+def _check_spec(spec: Mapping[str, Any], verified: VerifiedManifest) -> None:
+    m = verified.manifest
+    signed = {
+        "product": m.product,
+        "channel": m.channel,
+        "version": m.version,
+        "sequence": m.sequence,
+        "manifestDigest": f"sha256:{verified.digest}",
+    }
+    for field, value in signed.items():
+        if spec.get(field) != value:
+            raise VerificationError(
+                f"spec check failed: `spec.{field}` is {spec.get(field)!r} but the signed manifest"
+                f" says {value!r}; re-import the bundle with `outpost bundle apply`"
+            )
+    for item in spec.get("content") or ():
+        entry = m.file(str(item.get("path")))
+        if (item.get("sha256"), item.get("size")) != (f"sha256:{entry.sha256}", entry.size):
+            raise VerificationError(
+                f"spec check failed: `spec.content` entry '{entry.path}' does not match the"
+                " signed manifest's size and sha256"
+            )
+
+
+async def read_content(kube: KubeApi, bundle: KubeObject, manifest: Manifest, path: str) -> bytes:
+    """One content file's bytes, checked against the signed manifest before they are returned."""
+    item = next((c for c in bundle["spec"].get("content") or () if c.get("path") == path), None)
+    if item is None:
+        raise ContentError(f"content check failed: '{path}' is not in the Bundle's `spec.content`")
+    ref = item.get("configMapRef")
+    if not ref:
+        raise ContentError(
+            f"content check failed: '{path}' is stored as an OCI artifact, which the agent cannot"
+            " read yet; import the bundle with `outpost bundle apply`"
+        )
+    data = await _configmap_bytes(kube, ref, path)
+    try:
+        check_content(manifest, path, data)
+    except VerificationError as exc:
+        raise ContentError(f"{exc} (ConfigMap {ref['namespace']}/{ref['name']})") from exc
+    return data
+
+
+async def _configmap_bytes(kube: KubeApi, ref: Mapping[str, str], path: str) -> bytes:
+    where = f"ConfigMap {ref.get('namespace')}/{ref.get('name')}"
+    try:
+        cm = await kube.get("v1", "ConfigMap", str(ref.get("name")), str(ref.get("namespace")))
+    except KubeError as exc:
+        if exc.status != 403:
+            raise  # transient: the visit is retried
+        raise ContentError(
+            f"content check failed: the agent may not read {where}; bundle content belongs in"
+            " the agent's namespace (`outpost bundle apply --namespace`)"
+        ) from exc
+    if cm is None:
+        raise ContentError(f"content check failed: '{path}' is missing: {where} does not exist")
+    key = str(ref.get("key"))
+    if key in (cm.get("binaryData") or {}):
+        try:
+            return base64.b64decode(cm["binaryData"][key], validate=True)
+        except ValueError as exc:
+            raise ContentError(f"content check failed: {where} key '{key}' is not base64") from exc
+    if key in (cm.get("data") or {}):
+        return str(cm["data"][key]).encode()
+    raise ContentError(f"content check failed: '{path}' is missing: {where} has no key '{key}'")
+
+
+async def materialize_chart(kube: KubeApi, settings: AgentSettings, chart_path: str) -> str:
+    """A local copy of a bundle chart, from the newest applied Bundle carrying it.
+
+    `chart_path` is `charts/<name>-<version>.tgz`, or `charts/<name>` for the newest version the
+    Bundle carries. The bytes are verified again (trust root, manifest, sha256) before they are
+    written into a private cache named by their digest.
+
+    Raises:
+        AgentError: no applied Bundle carries the chart, or it does not verify.
+    """
+    from datetime import UTC
+
+    now = datetime.now(UTC)
+    bundles = await kube.list_objects(api.API_VERSION, "Bundle")
+    applied = [b for b in bundles if Imported.from_object(b).applied_at is not None]
+    applied.sort(key=lambda b: Imported.from_object(b).applied_at or now, reverse=True)
+    try:
+        trust = read_trust_root(settings)
+        for bundle in applied:
+            path = _chart_in(bundle, chart_path)
+            if path:
+                checked = reverify(bundle, trust, now)
+                data = await read_content(kube, bundle, checked.manifest, path)
+                return _cache(path, data)
+    except BundleError as exc:
+        raise AgentError(f"bundle chart '{chart_path}' cannot be used: {exc}") from exc
+    raise AgentError(
+        f"no applied Bundle carries the chart '{chart_path}'; import a bundle that has it"
+    )
+
+
+def _chart_in(bundle: KubeObject, chart_path: str) -> str:
+    """The content path in `bundle` that `chart_path` names ('' when none)."""
+    paths = [str(c.get("path")) for c in (bundle.get("spec") or {}).get("content") or ()]
+    if chart_path in paths:
+        return chart_path
+    prefix = chart_path.rstrip("/") + "-"
+    found = [p for p in paths if p.startswith(prefix) and p.endswith(".tgz")]
+    return max(found, default="")
+
+
+def _cache(path: str, data: bytes) -> str:
+    """Write verified bytes into a private per-user cache; always rewritten, never trusted."""
+    root = Path(tempfile.gettempdir()) / f"outpost-charts-{os.getuid()}"
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        target = root / f"{hashlib.sha256(data).hexdigest()[:40]}-{Path(path).name}"
+        with tempfile.NamedTemporaryFile(dir=root, delete=False, suffix=".part") as part:
+            part.write(data)
+        os.replace(part.name, target)
+    except OSError as exc:
+        raise AgentError(f"cannot write the chart cache in '{root}': {exc.strerror}") from exc
+    return str(target)

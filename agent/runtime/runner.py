@@ -1,0 +1,250 @@
+"""`outpost agent run`: wires the client, watches, leader election, work queue and metrics.
+
+Every replica logs in, serves /metrics and /healthz, and watches (keeping its indexes warm).
+Only the Lease holder runs the work queue and the resync loop; losing the Lease cancels them at
+once. All state is in the cluster: a restart (even after kill -9) lists everything again and
+converges. SIGTERM/SIGINT release the Lease so a standby takes over without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from agent.api import API_VERSION
+from agent.errors import AgentError
+from agent.kube.client import Kube
+from agent.kube.helm import Helm
+from agent.kube.kubeconfig import Credentials, load_credentials
+from agent.reconcilers.context import Context
+from agent.reconcilers.dispatch import reconcile
+from agent.runtime import handlers
+from agent.runtime.lease import LeaderElector
+from agent.runtime.metrics import Metrics, build_app, serve
+from agent.runtime.queue import WorkQueue
+from agent.runtime.triggers import OWNED_KINDS, Triggers
+from agent.settings import AgentSettings
+from agent.sync import config as sync_config
+from agent.sync.service import run_sync
+
+log = logging.getLogger(__name__)
+TRIM_SECONDS = 15.0
+"""How often freed heap is handed back to the OS (cheap: a few milliseconds)."""
+SYNC_RESTART_SECONDS = 30.0
+
+
+class Controller:
+    """The leader's half: queue, resync, and the reconcile entry point."""
+
+    def __init__(self, settings: AgentSettings, kube: Kube, helm: Helm) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.queue = WorkQueue(self.handle, settings.concurrency)
+        self.triggers = Triggers(self.queue.add, self.metrics.watched)
+        self.ctx = Context(
+            kube=kube,
+            helm=helm,
+            settings=settings,
+            triggers=self.triggers,
+            metrics=self.metrics,
+            now=lambda: datetime.now(UTC),
+        )
+
+    async def handle(self, key: str) -> float | None:
+        kind, name = key.split("/", 1)
+        started = time.monotonic()
+        try:
+            again = await reconcile(self.ctx, kind, name)
+        except Exception:
+            self.metrics.record(kind, "error", time.monotonic() - started)
+            raise
+        self.metrics.record(kind, "requeue" if again else "success", time.monotonic() - started)
+        if kind == "DataPlane" or (self.queue.busy <= 1 and not len(self.queue)):
+            release_free_memory()  # after big LIST responses, or when the queue runs dry
+        return again
+
+    async def lead(self, elector: LeaderElector) -> None:
+        """Work while leading; stop the moment leadership is lost; forever."""
+        while True:
+            await elector.leading.wait()
+            work: asyncio.Future[object] = asyncio.ensure_future(
+                asyncio.gather(self.queue.run(), self._resync(), self._sync())
+            )
+            lost: asyncio.Future[object] = asyncio.ensure_future(elector.lost.wait())
+            await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
+            failed = work.done() and not work.cancelled() and work.exception()
+            work.cancel()
+            lost.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            if failed:
+                # Never spin: say why the leader's work stopped, then start it again shortly.
+                log.error("the controllers stopped: %r; restarting them", failed)
+                await asyncio.sleep(SYNC_RESTART_SECONDS / 10)
+
+    async def _sync(self) -> None:
+        """Signed status to the hub, on the leader only (`seq` must not fork between replicas)."""
+        env = dict(self.settings.hub_env)
+        token = env.get("OUTPOST_HUB_ENROLLMENT_TOKEN") or None
+        config = sync_config.from_env(env)
+        while True:
+            # A failing hub or a bad report must never take the controllers down with it.
+            try:
+                await run_sync(config, token, self.settings.kubeconfig, self.settings.namespace)
+            except Exception:
+                log.exception("status sync failed; restarting it in %.0f s", SYNC_RESTART_SECONDS)
+            await asyncio.sleep(SYNC_RESTART_SECONDS)
+
+    async def _resync(self) -> None:
+        while True:
+            try:
+                listed = {
+                    kind: [
+                        o["metadata"]["name"]
+                        for o in await self.ctx.kube.list_objects(API_VERSION, kind)
+                    ]
+                    for kind in OWNED_KINDS
+                }
+            except AgentError as exc:
+                log.warning("resync could not list objects: %s", exc)
+                self.triggers.enqueue_all()
+            else:
+                self.triggers.resync(listed)
+            release_free_memory()
+            await asyncio.sleep(self.settings.resync_seconds)
+
+    def problem(self, elector: LeaderElector) -> str:
+        """Why the liveness probe should fail ("" when healthy)."""
+        if self.triggers.watch_broken:
+            missed = ", ".join(f"{k}/{n}" for (k, n) in sorted(self.triggers.misses)[:3])
+            return f"watches missed objects that two resyncs listed ({missed}): watch stalled"
+        stuck = self.queue.stalled_for() if elector.leading.is_set() else 0.0
+        if stuck > self.settings.stall_seconds:
+            return f"work queue made no progress for {stuck:.0f}s"
+        return ""
+
+    def gauges(self, kube: Kube, elector: LeaderElector) -> dict[str, float]:
+        out = {
+            "outpost_leader": float(elector.leading.is_set()),
+            "outpost_queue_depth": float(len(self.queue)),
+            "outpost_queue_busy": float(self.queue.busy),
+            "outpost_seconds_since_watch_event": time.monotonic() - self.metrics.last_watch_event,
+        }
+        for (verb, resource), n in kube.requests.items():
+            out[f'outpost_api_requests_total{{verb="{verb}",resource="{resource}"}}'] = float(n)
+        return out
+
+
+def release_free_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it after big LIST responses are parsed)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+async def _trim_memory() -> None:
+    while True:
+        await asyncio.sleep(TRIM_SECONDS)
+        release_free_memory()
+
+
+def kopf_login(creds: Credentials) -> Callable[[], dict[str, object]]:
+    """kopf's connection settings from the same credentials our client uses."""
+
+    def login() -> dict[str, object]:
+        token = creds.bearer()
+        return {
+            "server": creds.host,
+            "ca_path": creds.ssl_ca_cert,
+            "certificate_path": creds.cert_file,
+            "private_key_path": creds.key_file,
+            "scheme": "Bearer" if token else None,
+            "token": token or None,
+            "insecure": not creds.verify_ssl,
+        }
+
+    return login
+
+
+async def run(settings: AgentSettings) -> None:
+    """Run until SIGTERM/SIGINT."""
+    creds = await load_credentials(settings.kubeconfig, settings.in_cluster, settings.api_server)
+    kube = Kube(
+        creds, qps=settings.write_qps, burst=settings.write_burst, timeout=settings.request_timeout
+    )
+    helm = Helm(settings.helm_path, dict(settings.helm_env), settings.helm_concurrency)
+    controller = Controller(settings, kube, helm)
+    elector = LeaderElector(
+        kube,
+        settings.namespace,
+        settings.lease_name,
+        settings.identity,
+        lease_seconds=settings.lease_seconds,
+        renew_seconds=settings.renew_seconds,
+    )
+    stop, watching = asyncio.Event(), asyncio.Event()
+    _on_signals(stop)
+    app = build_app(
+        controller.metrics,
+        lambda: controller.gauges(kube, elector),
+        lambda: controller.problem(elector),
+    )
+    try:
+        server = await serve(app, settings.metrics_host, settings.metrics_port)
+    except OSError as exc:
+        raise AgentError(
+            f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {exc}; "
+            "choose another --metrics-port"
+        ) from exc
+    log.info(
+        "outpost agent %s started; metrics on %s:%d",
+        settings.identity,
+        settings.metrics_host,
+        settings.metrics_port,
+    )
+    try:
+        await _supervise(
+            stop,
+            [
+                handlers.watch(controller.triggers, kopf_login(creds), stop, watching),
+                _after(watching, lambda: _on_signals(stop)),
+                elector.run(),
+                controller.lead(elector),
+                _trim_memory(),
+            ],
+        )
+    finally:
+        await elector.release()
+        await server.cleanup()
+        await kube.close()
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM/SIGINT stop us cleanly: kopf stops via `stop`, the Lease is released."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _after(event: asyncio.Event, then: Callable[[], None]) -> None:
+    await event.wait()
+    then()
+    await asyncio.Event().wait()  # stay until cancelled with the others
+
+
+async def _supervise(stop: asyncio.Event, jobs: list[Awaitable[object]]) -> None:
+    """Run `jobs` until `stop` is set or one of them fails (then re-raise its error)."""
+    tasks: list[asyncio.Future[object]] = [asyncio.ensure_future(job) for job in jobs]
+    stopper: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()  # lets kopf shut down its watchers cleanly
+    for task in tasks[1:]:
+        task.cancel()
+    await asyncio.wait(tasks, timeout=15)
+    for task in done:
+        if task is not stopper and not task.cancelled() and task.exception():
+            raise task.exception()  # type: ignore[misc]

@@ -1,0 +1,51 @@
+"""Outpost's Kubernetes API names: group, version, kinds, labels, content naming, product version.
+
+The CRDs in `charts/outpost-agent/files/crds/` must agree with this module; a unit test loads
+them and checks group, version, plural and names against `KINDS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import metadata
+
+GROUP = "outpost.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+CATEGORY = "outpost"
+
+FIELD_MANAGER = "outpost-agent"
+"""Server-side apply field manager for every write the agent makes."""
+
+CONTENT_PREFIX = "outpost-content-"
+"""Name prefix of the immutable ConfigMaps that hold a bundle's content, one per sha256."""
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """Names of one Outpost kind, as the CRD declares them."""
+
+    kind: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+
+    @property
+    def crd_name(self) -> str:
+        """`<plural>.<group>`, the CRD's metadata.name."""
+        return f"{self.plural}.{GROUP}"
+
+
+DATAPLANE = KindInfo("DataPlane", "dataplanes", "dataplane", ("odp",))
+TENANT = KindInfo("Tenant", "tenants", "tenant", ("otenant",))
+APPLICATION = KindInfo("Application", "applications", "application", ("oapp",))
+BUNDLE = KindInfo("Bundle", "bundles", "bundle", ("obundle",))
+KINDS = (DATAPLANE, TENANT, APPLICATION, BUNDLE)
+
+
+def product_version() -> str:
+    """The installed `outpost` distribution's version (pyproject.toml is the one source)."""
+    try:
+        return metadata.version("outpost")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0+unknown"

@@ -1,0 +1,120 @@
+"""`outpost hub …`: run the reference hub, issue enrollment tokens, create the hub's ack key.
+
+I/O shell: reads the key file, opens the store, runs uvicorn. The hub only ever answers
+requests; it never connects to clusters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bundle import dsse
+from hub.errors import HubError
+from hub.service import Hub
+from hub.store import HubStore
+from wire import protocol
+from wire.errors import KeyFormatError
+from wire.keys import key_from_pem, key_to_pem
+
+DB_HELP = "Store URL: 'sqlite:///<path>' (default store) or 'postgresql://…' (needs psycopg 3)."
+
+
+def open_store(url: str) -> HubStore:
+    """`sqlite:///path` (embedded default) or `postgresql://…` (needs psycopg 3)."""
+    if url.startswith("sqlite:///"):
+        from hub.sqlite import SqliteStore
+
+        return SqliteStore(url.removeprefix("sqlite:///") or ":memory:")
+    if url.startswith(("postgresql://", "postgres://")):
+        from hub.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise HubError("--db must be 'sqlite:///<path>' or 'postgresql://…'")
+
+
+def load_hub_key(path: str) -> Ed25519PrivateKey:
+    try:
+        return key_from_pem(Path(path).read_bytes(), f"hub key '{path}'")
+    except OSError as exc:
+        raise HubError(f"cannot read hub key '{path}': {exc.strerror}") from exc
+    except KeyFormatError as exc:
+        raise HubError(f"{exc}; create one with 'outpost hub key create --out FILE'") from exc
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter("must be HOST:PORT, e.g. 127.0.0.1:8080", param_hint="--listen")
+    return host.strip("[]"), int(port)
+
+
+@click.group("hub")
+def hub() -> None:
+    """Run the reference hub (receives signed status reports; never connects to clusters)."""
+
+
+@hub.command("serve")
+@click.option("--db", "db_url", required=True, help=DB_HELP)
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to bind.")
+@click.option("--hub-key", required=True, help="Ed25519 private key (PEM, PKCS8) to sign acks.")
+def serve(db_url: str, listen: str, hub_key: str) -> None:
+    """Serve the hub API, /openapi.json and the fleet page at / (plain HTTP; put TLS in front)."""
+    host, port = split_listen(listen)
+    key = load_hub_key(hub_key)
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise HubError("serving needs uvicorn: install it with 'pip install uvicorn'") from exc
+    from hub.app import HubApp
+
+    app = HubApp(Hub(open_store(db_url), key))
+    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+
+
+@hub.group("token")
+def token() -> None:
+    """One-time enrollment tokens (only their sha256 is stored)."""
+
+
+@token.command("create")
+@click.option("--db", "db_url", required=True, help=DB_HELP)
+@click.option("--ttl-hours", default=168, show_default=True, type=click.IntRange(1, 24 * 90))
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def token_create(db_url: str, ttl_hours: int, output: str) -> None:
+    """Issue a token and print it once; it cannot be shown again."""
+    store = open_store(db_url)
+    try:
+        value = Hub(store, Ed25519PrivateKey.generate()).create_token(timedelta(hours=ttl_hours))
+    finally:
+        store.close()
+    if output == "json":
+        click.echo(json.dumps({"token": value, "ttl_hours": ttl_hours}))
+    else:
+        click.echo(value)
+        click.echo(f"(valid {ttl_hours} h, one use; store it now: it is not kept)", err=True)
+
+
+@hub.group("key")
+def key_group() -> None:
+    """The hub's acknowledgement-signing key."""
+
+
+@key_group.command("create")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="New PEM file.")
+def key_create(out: str) -> None:
+    """Write a new Ed25519 key (mode 0600) and print its id and public key for agents."""
+    key = Ed25519PrivateKey.generate()
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise HubError(f"cannot create '{out}': {exc.strerror} (it must not exist yet)") from exc
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key_to_pem(key))
+    click.echo(f"key id:     {dsse.key_id(key.public_key())}")
+    click.echo(f"public key: {protocol.public_key_b64(key.public_key())}  (OUTPOST_HUB_KEYS)")

@@ -1,0 +1,190 @@
+"""The hub's HTTP API as an OpenAPI 3.1 document (served at `/openapi.json`).
+
+Pure data. Kept next to the router (`hub.app`); a test checks that every route the app
+serves is described here and the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from facts.api import product_version
+
+JSON = "application/json"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def content(schema: Mapping[str, object]) -> dict[str, object]:
+    return {"content": {JSON: {"schema": schema}}}
+
+
+def errors(*codes: int) -> dict[str, object]:
+    text = {
+        400: "Malformed envelope or payload", 401: "Bad signature or missing/unknown token",
+        403: "Expired token, or the document names another agent or cluster",
+        404: "Unknown agent", 409: "Replay (old `seq`, reused nonce) or token already used",
+        413: "Body over the size limit", 415: "Wrong DSSE payload type",
+        422: "`issued_at` outside the accepted window",
+    }  # fmt: skip
+    return {str(c): {"description": text[c], **content(ref("Error"))} for c in codes}
+
+
+def ack_responses(created: int, *codes: int) -> dict[str, object]:
+    return {
+        str(created): {"description": "Accepted; hub-signed ack", **content(ref("Envelope"))},
+        "200": {"description": "Exact duplicate; the ack stored first", **content(ref("Envelope"))},
+        **errors(*codes),
+    }
+
+
+AGENT_ID = {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+SCHEMAS: dict[str, object] = {
+    "Envelope": {
+        "type": "object",
+        "description": "DSSE envelope; payload is base64 of the signed JSON document",
+        "required": ["payload", "payloadType", "signatures"],
+        "properties": {
+            "payload": {"type": "string"},
+            "payloadType": {"type": "string"},
+            "signatures": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["sig"],
+                    "properties": {"keyid": {"type": "string"}, "sig": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "status"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "status": {"type": "integer"},
+                },
+            }
+        },
+    },
+    "Agent": {
+        "type": "object",
+        "properties": {
+            "agent_id": {"type": "string"},
+            "cluster_uid": {"type": "string"},
+            "enrolled_at": {"type": "string", "format": "date-time"},
+            "last_seq": {"type": "integer"},
+            "last_seen": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "Report": {
+        "type": "object",
+        "properties": {
+            "seq": {"type": "integer"},
+            "issued_at": {"type": "string", "format": "date-time"},
+            "received_at": {"type": "string", "format": "date-time"},
+            "chain_gap": {"type": "boolean"},
+            "payload_sha256": {"type": "string"},
+            "report": {"type": "object", "description": "The verified status payload"},
+            "envelope": ref("Envelope"),
+        },
+    },
+    "UploadResult": {
+        "type": "object",
+        "properties": {
+            "accepted": {"type": "integer"},
+            "duplicates": {"type": "integer"},
+            "rejected": {"type": "integer"},
+            "results": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}
+
+
+def array_of(key: str, item: str) -> dict[str, object]:
+    return {"type": "object", "properties": {key: {"type": "array", "items": ref(item)}}}
+
+
+def ok(description: str, schema: Mapping[str, object] | None = None) -> dict[str, object]:
+    return {"description": description, **(content(schema) if schema else {})}
+
+
+def post(summary: str, responses: dict[str, object], **extra: object) -> dict[str, object]:
+    body = {"required": True, **content(ref("Envelope"))}
+    return {"post": {"summary": summary, "requestBody": body, "responses": responses, **extra}}
+
+
+def read_paths() -> dict[str, dict[str, object]]:
+    paging = [
+        AGENT_ID,
+        {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+        {"name": "before_seq", "in": "query", "schema": {"type": "integer"}},
+    ]
+    reports: dict[str, object] = {"200": ok("Reports", array_of("reports", "Report"))}
+    reports.update(errors(400, 404))
+    return {
+        "/v1/agents": {"get": {
+            "summary": "Enrolled agents",
+            "responses": {"200": ok("Agents", array_of("agents", "Agent"))},
+        }},
+        "/v1/agents/{agent_id}/reports": {"get": {
+            "summary": "An agent's reports, newest first", "parameters": paging,
+            "responses": reports,
+        }},
+        "/": {"get": {"summary": "Fleet overview (HTML)", "responses": {"200": ok("HTML")}}},
+        "/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok("3.1")}}},
+        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": ok("ok")}}},
+    }  # fmt: skip
+
+
+def write_paths() -> dict[str, dict[str, object]]:
+    rotated: dict[str, object] = {"200": ok("Hub-signed ack", ref("Envelope"))}
+    rotated.update(errors(400, 401, 403, 404, 413, 422))
+    uploaded: dict[str, object] = {"200": ok("Per-line results", ref("UploadResult"))}
+    uploaded.update(errors(400, 413))
+    upload_body = {"required": True, "content": {"application/x-ndjson": {}}}
+    return {
+        "/v1/enroll": post(
+            "Enroll an agent key with a one-time token (proof of possession)",
+            ack_responses(201, 400, 401, 403, 409, 413, 415, 422),
+            security=[{"enrollmentToken": []}],
+        ),
+        "/v1/agents/{agent_id}/reports": post(
+            "Deliver one signed status report",
+            ack_responses(202, 400, 401, 403, 404, 409, 413, 415, 422),
+            parameters=[AGENT_ID],
+        ),
+        "/v1/agents/{agent_id}/keys": post(
+            "Rotate an agent key (signed by the current and the new key)",
+            rotated,
+            parameters=[AGENT_ID],
+        ),
+        "/v1/uploads": {"post": {
+            "summary": "Upload an exported file (JSON lines of envelopes)",
+            "security": [{}, {"enrollmentToken": []}], "requestBody": upload_body,
+            "responses": uploaded,
+        }},
+    }  # fmt: skip
+
+
+def document() -> dict[str, object]:
+    paths = write_paths()
+    for path, operations in read_paths().items():
+        paths[path] = {**paths.get(path, {}), **operations}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Outpost reference hub", "version": product_version()},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"enrollmentToken": {"type": "http", "scheme": "bearer"}},
+        },
+        "paths": paths,
+    }

@@ -1,0 +1,40 @@
+"""The hub store on PostgreSQL (`postgresql://…`), through psycopg 3 (an optional dependency).
+
+I/O: one connection opened from the URL. The SQL is shared with the SQLite store
+(`hub.sqlstore`); only the placeholder style and column types differ. psycopg is imported
+by name at open time so the hub runs without it when SQLite is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from hub.errors import HubError
+from hub.sqlstore import SqlStore
+
+
+def load_psycopg() -> Any:
+    try:
+        return importlib.import_module("psycopg")
+    except ImportError as exc:
+        raise HubError(
+            "PostgreSQL needs psycopg 3: install it with 'pip install \"psycopg[binary]\"', "
+            "or use --db sqlite:///<path>"
+        ) from exc
+
+
+class PostgresStore(SqlStore):
+    placeholder = "%s"
+    blob_type = "BYTEA"
+    int_type = "BIGINT"
+
+    def __init__(self, url: str) -> None:
+        psycopg = load_psycopg()
+        self.integrity_error = psycopg.IntegrityError
+        try:
+            self.conn = psycopg.connect(url)
+            self.create_schema()
+        except psycopg.Error as exc:
+            # The URL may carry a password: report the failure without it.
+            raise HubError(f"cannot open the PostgreSQL database: {type(exc).__name__}") from exc

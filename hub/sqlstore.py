@@ -1,0 +1,210 @@
+"""`HubStore` over a DB-API connection: the SQL shared by the SQLite and PostgreSQL stores.
+
+I/O: every method runs SQL on the connection the subclass opened. Placeholders are written `?`
+and translated for drivers that use `%s`. Times are stored as RFC 3339 text; envelopes, payloads
+and acks as the exact bytes received or signed, so every stored report can be re-verified later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from hub.store import AgentRecord, StoredReport, TokenRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokens (
+    sha256 TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+    used_by TEXT, used_at TEXT);
+CREATE TABLE IF NOT EXISTS agents (
+    agent_id TEXT PRIMARY KEY, cluster_uid TEXT NOT NULL, public_key TEXT NOT NULL,
+    enrolled_at TEXT NOT NULL, enroll_ack {blob} NOT NULL, last_seq {int} NOT NULL DEFAULT 0,
+    last_sha256 TEXT NOT NULL, last_seen TEXT, previous_key TEXT, previous_until TEXT);
+CREATE TABLE IF NOT EXISTS reports (
+    agent_id TEXT NOT NULL REFERENCES agents(agent_id), seq {int} NOT NULL, nonce TEXT NOT NULL,
+    payload_sha256 TEXT NOT NULL, issued_at TEXT NOT NULL, received_at TEXT NOT NULL,
+    chain_gap {int} NOT NULL, envelope {blob} NOT NULL, payload {blob} NOT NULL,
+    ack {blob} NOT NULL, PRIMARY KEY (agent_id, seq), UNIQUE (agent_id, nonce),
+    UNIQUE (agent_id, payload_sha256));
+"""
+
+AGENT_COLUMNS = (
+    "agent_id, cluster_uid, public_key, enrolled_at, enroll_ack, last_seq, last_sha256, "
+    "last_seen, previous_key, previous_until"
+)
+REPORT_COLUMNS = (
+    "agent_id, seq, nonce, payload_sha256, issued_at, received_at, chain_gap, envelope, "
+    "payload, ack"
+)
+
+
+TEN = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def to_text(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def from_text(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+def agent_from_row(row: Sequence[Any]) -> AgentRecord:
+    enrolled = datetime.fromisoformat(row[3])
+    return AgentRecord(
+        agent_id=row[0], cluster_uid=row[1], public_key=row[2], enrolled_at=enrolled,
+        enroll_ack=bytes(row[4]), last_seq=int(row[5]), last_sha256=row[6],
+        last_seen=from_text(row[7]), previous_key=row[8], previous_until=from_text(row[9]),
+    )  # fmt: skip
+
+
+def report_from_row(row: Sequence[Any]) -> StoredReport:
+    issued, received = datetime.fromisoformat(row[4]), datetime.fromisoformat(row[5])
+    return StoredReport(
+        agent_id=row[0], seq=int(row[1]), nonce=row[2], payload_sha256=row[3], issued_at=issued,
+        received_at=received, chain_gap=bool(row[6]), envelope=bytes(row[7]),
+        payload=bytes(row[8]), ack=bytes(row[9]),
+    )  # fmt: skip
+
+
+class SqlStore:
+    """Subclasses set `conn`, `integrity_error`, `placeholder` and call `create_schema`."""
+
+    conn: Any
+    integrity_error: type[Exception] = Exception
+    placeholder = "?"
+    blob_type = "BLOB"
+    int_type = "INTEGER"
+
+    def sql(self, text: str) -> str:
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        cur = self.conn.cursor()
+        try:
+            yield cur
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def run(self, text: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self.transaction() as cur:
+            cur.execute(self.sql(text), tuple(args))
+            return list(cur.fetchall()) if cur.description else []
+
+    def query(self, text: str, args: Sequence[Any] = ()) -> list[Any]:
+        """A read; drivers that need a transaction even for reads keep `run`'s commit."""
+        return self.run(text, args)
+
+    def create_schema(self) -> None:
+        ddl = SCHEMA.format(blob=self.blob_type, int=self.int_type)
+        with self.transaction() as cur:
+            for statement in filter(str.strip, ddl.split(";")):
+                cur.execute(statement)
+
+    def add_token(self, token: TokenRecord) -> None:
+        self.run(
+            "INSERT INTO tokens (sha256, created_at, expires_at) VALUES (?, ?, ?)",
+            (token.sha256, to_text(token.created_at), to_text(token.expires_at)),
+        )
+
+    def token(self, sha256: str) -> TokenRecord | None:
+        rows = self.query(
+            "SELECT created_at, expires_at, used_by FROM tokens WHERE sha256 = ?", [sha256]
+        )
+        if not rows:
+            return None
+        created, expires = datetime.fromisoformat(rows[0][0]), datetime.fromisoformat(rows[0][1])
+        return TokenRecord(sha256, created, expires, rows[0][2])
+
+    def enroll(self, token_sha256: str, agent: AgentRecord) -> bool:
+        try:
+            with self.transaction() as cur:
+                cur.execute(
+                    self.sql("UPDATE tokens SET used_by = ?, used_at = ? "
+                             "WHERE sha256 = ? AND used_by IS NULL"),
+                    (agent.agent_id, to_text(agent.enrolled_at), token_sha256),
+                )  # fmt: skip
+                if cur.rowcount != 1:
+                    raise LookupError
+                cur.execute(
+                    self.sql(f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES {TEN}"),
+                    (agent.agent_id, agent.cluster_uid, agent.public_key,
+                     to_text(agent.enrolled_at), agent.enroll_ack, agent.last_seq,
+                     agent.last_sha256, None, None, None),
+                )  # fmt: skip
+        except (LookupError, self.integrity_error):
+            return False
+        return True
+
+    def agent(self, agent_id: str) -> AgentRecord | None:
+        rows = self.query(f"SELECT {AGENT_COLUMNS} FROM agents WHERE agent_id = ?", [agent_id])
+        return agent_from_row(rows[0]) if rows else None
+
+    def agents(self) -> list[AgentRecord]:
+        rows = self.query(f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id")
+        return [agent_from_row(row) for row in rows]
+
+    def rotate_key(self, agent_id: str, new_key: str, grace_until: datetime) -> None:
+        self.run(
+            "UPDATE agents SET previous_key = public_key, previous_until = ?, public_key = ? "
+            "WHERE agent_id = ?",
+            (to_text(grace_until), new_key, agent_id),
+        )
+
+    def ack_for(self, agent_id: str, payload_sha256: str) -> bytes | None:
+        rows = self.query(
+            "SELECT ack FROM reports WHERE agent_id = ? AND payload_sha256 = ?",
+            (agent_id, payload_sha256),
+        )
+        return bytes(rows[0][0]) if rows else None
+
+    def add_report(self, report: StoredReport) -> bool:
+        try:
+            with self.transaction() as cur:
+                cur.execute(
+                    self.sql("UPDATE agents SET last_seq = ?, last_sha256 = ?, last_seen = ? "
+                             "WHERE agent_id = ? AND last_seq < ?"),
+                    (report.seq, report.payload_sha256, to_text(report.received_at),
+                     report.agent_id, report.seq),
+                )  # fmt: skip
+                if cur.rowcount != 1:
+                    raise LookupError
+                cur.execute(
+                    self.sql(f"INSERT INTO reports ({REPORT_COLUMNS}) VALUES {TEN}"),
+                    (report.agent_id, report.seq, report.nonce, report.payload_sha256,
+                     to_text(report.issued_at), to_text(report.received_at), int(report.chain_gap),
+                     report.envelope, report.payload, report.ack),
+                )  # fmt: skip
+        except (LookupError, self.integrity_error):
+            return False
+        return True
+
+    def reports(self, agent_id: str, limit: int, before_seq: int | None) -> list[StoredReport]:
+        bound = before_seq if before_seq is not None else 2**63 - 1
+        rows = self.query(
+            f"SELECT {REPORT_COLUMNS} FROM reports WHERE agent_id = ? AND seq < ? "
+            "ORDER BY seq DESC LIMIT ?",
+            (agent_id, bound, limit),
+        )
+        return [report_from_row(row) for row in rows]
+
+    def latest_reports(self) -> dict[str, StoredReport]:
+        rows = self.query(
+            f"SELECT {', '.join('r.' + c.strip() for c in REPORT_COLUMNS.split(','))} "
+            "FROM reports r JOIN agents a ON a.agent_id = r.agent_id AND r.seq = a.last_seq"
+        )
+        return {row[0]: report_from_row(row) for row in rows}
+
+    def gap_counts(self) -> dict[str, int]:
+        rows = self.query("SELECT agent_id, SUM(chain_gap) FROM reports GROUP BY agent_id")
+        return {row[0]: int(row[1] or 0) for row in rows}
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,74 @@
+"""What the hub keeps, and the small interface every hub store implements.
+
+Records are plain frozen dataclasses. `HubStore` is the seam: `hub.sqlite` (embedded
+default) and `hub.postgres` implement it; `hub.cli.open_store` picks one by URL.
+Writes that guard replay are atomic inside the store: `add_report` advances `last_seq` only when
+the new `seq` is higher (compare-and-set) and relies on unique (agent, nonce) and (agent, payload
+hash) constraints, so two racing requests cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    sha256: str
+    created_at: datetime
+    expires_at: datetime
+    used_by: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    agent_id: str
+    cluster_uid: str
+    public_key: str  # base64 raw Ed25519
+    enrolled_at: datetime
+    enroll_ack: bytes
+    last_seq: int = 0
+    last_sha256: str = "0" * 64
+    last_seen: datetime | None = None
+    previous_key: str | None = None
+    previous_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    agent_id: str
+    seq: int
+    nonce: str
+    payload_sha256: str
+    issued_at: datetime
+    received_at: datetime
+    chain_gap: bool
+    envelope: bytes
+    payload: bytes
+    ack: bytes
+
+
+class HubStore(Protocol):
+    def add_token(self, token: TokenRecord) -> None: ...
+    def token(self, sha256: str) -> TokenRecord | None: ...
+    def enroll(self, token_sha256: str, agent: AgentRecord) -> bool:
+        """Use the token and create the agent atomically; False if the token was used meanwhile."""
+        ...
+
+    def agent(self, agent_id: str) -> AgentRecord | None: ...
+    def agents(self) -> list[AgentRecord]: ...
+    def rotate_key(self, agent_id: str, new_key: str, grace_until: datetime) -> None: ...
+    def ack_for(self, agent_id: str, payload_sha256: str) -> bytes | None: ...
+    def add_report(self, report: StoredReport) -> bool:
+        """Store and advance `last_seq`; False (nothing stored) if `seq` is not above it."""
+        ...
+
+    def reports(self, agent_id: str, limit: int, before_seq: int | None) -> list[StoredReport]: ...
+    def latest_reports(self) -> dict[str, StoredReport]: ...
+    def gap_counts(self) -> dict[str, int]:
+        """How many stored reports of each agent were flagged with a chain gap."""
+        ...
+
+    def close(self) -> None: ...
