@@ -20,6 +20,9 @@ FIELD_MANAGER = "outpost-agent"
 CONTENT_PREFIX = "outpost-content-"
 """Name prefix of the immutable ConfigMaps that hold a bundle's content, one per sha256."""
 
+TRUST_FLOOR_CONFIGMAP = "outpost-trust-floor"
+"""ConfigMap in the agent namespace holding the newest keyring verified (see SECURITY.md)."""
+
 
 @dataclass(frozen=True)
 class KindInfo:

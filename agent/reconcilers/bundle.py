@@ -4,7 +4,9 @@ Every visit verifies the Bundle again from the trust root in the agent's setting
 bundle alone) and checks each content file's sha256 before its bytes are used; anything that does
 not verify is refused with nothing applied (Stalled, VerificationFailed or RollbackRefused). The
 channel's history is read from the cluster (`bundle.lineage`): a Bundle that a later one replaced
-reports Superseded and applies nothing; a Bundle not applied yet must pass `rollback.decide`
+reports Superseded and applies nothing; any other must end its keyring chain at or above the
+cluster's trust floor (`trustfloor`: a retired key cannot sign again by carrying an older chain),
+which it raises; a Bundle not applied yet must pass `rollback.decide`
 against the Bundle in force (a signed downgrade permit can allow a lower sequence). Once applied,
 the Bundle is annotated `outpost.dev/applied-at` and the objects the previous Bundle had and this
 one dropped are pruned. Applied objects carry the label `outpost.dev/bundle-product=<product>`
@@ -29,6 +31,7 @@ from agent.core.objects import Obj, ObjectRef, out_of_sync, ref_of, with_labels
 from agent.core.tenant.decide import BundleObservation, Evidence, decide_bundle
 from agent.errors import KubeError
 from agent.kube.events import Notice, emit
+from agent.reconcilers import trustfloor
 from agent.reconcilers.act import act, apply_all, prune_all, report, report_failure, strip
 from agent.reconcilers.content import Checked, read_content, read_trust_root, reverify
 from agent.reconcilers.context import Context, KubeObject
@@ -63,6 +66,12 @@ async def reconcile(ctx: Context, name: str) -> float | None:
     newer = superseded_by(me, lineage_)
     if newer is not None:
         return await _superseded(ctx, bundle, checked, newer.name, now)
+    try:
+        await trustfloor.hold(ctx, checked.keyring)
+    except VerificationError as exc:
+        return await refuse(ctx, bundle, api.Reason.ROLLBACK_REFUSED, str(exc))
+    except KubeError as exc:
+        return await report_failure(ctx, bundle, exc)
     if me.applied_at is not None:
         return await _apply(ctx, bundle, checked, (), first=False)
     previous = in_force(lineage_, exclude=name)

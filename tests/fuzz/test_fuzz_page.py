@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.hub.fleet import install
-from agent.hub.page import render
-from agent.hub.store import AgentRecord, StoredReport
+from hub.fleet import install
+from hub.page import render
+from hub.store import AgentRecord, StoredReport
 from tests.fuzz.strategies import HUGE, json_values
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)

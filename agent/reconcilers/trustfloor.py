@@ -1,0 +1,46 @@
+"""The trust floor, agent side: no Bundle verifies with a keyring older than one already seen.
+
+I/O: the ConfigMap `outpost-trust-floor` in the agent's namespace (read, then created or patched
+with its resourceVersion, so two writers cannot lower it by racing); the rule is
+`bundle.trustfloor`'s. `bundle apply` and `airgap import` keep the same ConfigMap. It is not a
+Bundle and nothing deletes it with Bundles; the chart lets the agent create it and change it by
+name, never delete it (SECURITY.md, "Anti-rollback of trust").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.reconcilers.context import Context
+from bundle.keyring import Keyring
+from bundle.trustfloor import Floor, check_floor, floor_from_data, floor_to_data, raised
+from facts.api import TRUST_FLOOR_CONFIGMAP
+
+
+async def hold(ctx: Context, keyring: Keyring) -> None:
+    """Refuse `keyring` when it is below the floor; otherwise raise the floor to it.
+
+    Raises:
+        TrustRollbackError: below the floor, or its version with another keyring.
+        KubeError: the ConfigMap could not be read or written (the visit is retried).
+    """
+    namespace = ctx.settings.namespace
+    live = await ctx.kube.get("v1", "ConfigMap", TRUST_FLOOR_CONFIGMAP, namespace)
+    floor = floor_from_data((live or {}).get("data"))
+    check_floor(keyring, floor)
+    new = raised(floor, keyring)
+    if new is not None:
+        await _store(ctx, live, new, namespace)
+
+
+async def _store(ctx: Context, live: dict[str, Any] | None, floor: Floor, namespace: str) -> None:
+    data = floor_to_data(floor)
+    if live is None:
+        meta = {"name": TRUST_FLOOR_CONFIGMAP, "namespace": namespace,
+                "labels": {"app.kubernetes.io/part-of": "outpost"}}  # fmt: skip
+        await ctx.kube.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+                               "data": data})  # fmt: skip
+        return
+    # The resourceVersion makes the API server refuse (409) if another writer got there first.
+    version = live["metadata"]["resourceVersion"]
+    await ctx.kube.patch(live, {"metadata": {"resourceVersion": version}, "data": data})
