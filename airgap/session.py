@@ -126,6 +126,15 @@ class RegistrySession:
         """Send a streamed body once with an explicit Content-Length (never chunked encoding)."""
         headers = {**headers, "Content-Length": str(length)}
         response = self._send(method, url, what, headers, body)
+        if response.status_code == 401 and _bearer(response):
+            # The token ran out or was revoked mid-upload; the auth forgot it: retry the blob.
+            raise _transient(
+                RegistryAuthError(
+                    f"registry {self.address.netloc} refused the token while {what} (HTTP 401);"
+                    " fetching a new one",
+                    401,
+                )
+            )
         return self._check(response, frozenset(expect), what)
 
     def _send(
@@ -185,8 +194,11 @@ class RegistrySession:
     def _status_error(self, response: httpx.Response, what: str) -> RegistryError:
         code, where = response.status_code, self.address.netloc
         detail = describe_errors(response)
+        scoped = 'error="insufficient_scope"' in response.headers.get("WWW-Authenticate", "")
         if code in (401, 403):
-            return RegistryAuthError(self._auth_message(code, what, detail), code)
+            # 401 insufficient_scope: the token service knew the user, did not grant this repo.
+            denied = code == 403 or scoped
+            return RegistryAuthError(self._auth_message(code, what, detail, denied), code)
         if code >= 500:
             transient = code in TRANSIENT_STATUS
             advice = "retry later" if transient else STORAGE_ADVICE
@@ -194,11 +206,11 @@ class RegistrySession:
             return RegistryError(message, code, transient=transient)
         return RegistryError(f"registry {where} refused {what} (HTTP {code}{detail})", code)
 
-    def _auth_message(self, code: int, what: str, detail: str) -> str:
+    def _auth_message(self, code: int, what: str, detail: str, denied: bool) -> str:
         where = self.address.netloc
-        if code == 403:
+        if denied:
             return (
-                f"registry {where} denied {what} (HTTP 403{detail}): the user needs push "
+                f"registry {where} denied {what} (HTTP {code}{detail}): the user needs push "
                 "permission on this repository"
             )
         who = f"the credentials of user '{self._user}'" if self._user else "anonymous access"
@@ -217,6 +229,10 @@ def describe_errors(response: httpx.Response) -> str:
         return ""
     text = "; ".join(parts)
     return f": {text[:300]}" if text else ""
+
+
+def _bearer(response: httpx.Response) -> bool:
+    return bool(response.request.headers.get("Authorization", "").startswith("Bearer "))
 
 
 def _transient(error: RegistryError) -> RegistryError:

@@ -1,8 +1,11 @@
 """A tiny Docker token service on 127.0.0.1 for docker-registry's `auth: token` mode.
 
-Checks Basic credentials, grants every requested scope, and signs an ES256 JWT whose `x5c`
-header carries a self-signed certificate the registry trusts (`rootcertbundle`). Records the
-scopes asked for, so tests can see what the client requested (e.g. pull on a mount source).
+Checks Basic credentials, grants the requested scopes `grants` allows (by default all of them),
+and signs an ES256 JWT whose `x5c` header carries a self-signed certificate the registry trusts
+(`rootcertbundle`). Records the scopes asked for and the tokens issued, so tests can see what the
+client requested (e.g. pull on a mount source, one repository per token). `lifetime` sets the
+token's real validity (docker-registry adds a leeway of `LEEWAY` seconds to `exp`) and the
+`expires_in` it announces; `announced` can differ, to play a token that dies early.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -24,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 ISSUER, SERVICE = "outpost-test-issuer", "outpost-test-registry"
+LEEWAY = 60  # seconds docker-registry 2.8 tolerates past `exp` (clock skew)
 
 
 def _b64(data: bytes) -> str:
@@ -40,6 +45,10 @@ class TokenServer:
         self.bundle.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
         self.expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
         self.scopes: list[str] = []
+        self.issued = 0
+        self.lifetime = 300.0
+        self.announced: float | None = None
+        self.grants: Callable[[str, list[str]], list[str]] = lambda _name, actions: actions
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -56,15 +65,17 @@ class TokenServer:
         access = []
         for scope in scopes:
             kind, name, actions = scope.split(":")
-            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+            granted = self.grants(name, actions.split(","))
+            access.append({"type": kind, "name": name, "actions": granted})
         now = int(time.time())
+        self.issued += 1
         der = self.cert.public_bytes(serialization.Encoding.DER)
         header = {"typ": "JWT", "alg": "ES256", "x5c": [base64.b64encode(der).decode()]}
         claims = {
             "iss": ISSUER,
             "sub": "importer",
             "aud": SERVICE,
-            "exp": now + 300,
+            "exp": now + int(self.lifetime) - (LEEWAY if self.lifetime < LEEWAY else 0),
             "nbf": now - 10,
             "iat": now,
             "jti": uuid.uuid4().hex,
@@ -88,12 +99,14 @@ class TokenServer:
                 query = parse_qs(urlparse(self.path).query)
                 scopes = [s for value in query.get("scope", []) for s in value.split(" ") if s]
                 server.scopes.extend(scopes)
-                body = json.dumps({"token": server.issue(scopes), "expires_in": 300}).encode()
+                announced = server.announced or server.lifetime
+                body = json.dumps({"token": server.issue(scopes), "expires_in": announced})
+                data = body.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(data)
 
             def log_message(self, format: str, *args: object) -> None:
                 return None
