@@ -71,6 +71,7 @@ class ClusterHandoff:
         self.now = now
         self.decision = ""
         self._bundles = self.cluster.bundles()
+        self._floor = self.cluster.floor(request.namespace)
 
     @classmethod
     def open(
@@ -91,7 +92,8 @@ class ClusterHandoff:
             check_base_imported(candidate.manifest, self._bundles)
             stored = self.cluster.stored(self.request.namespace)
             check_base_content(candidate.manifest, stored, content_name)
-        admission = Admission(self.request, self._bundles, read_head(self.request.path), self.now)
+        head = read_head(self.request.path)
+        admission = Admission(self.request, self._bundles, head, self.now, self._floor)
         try:
             admission(candidate, keyring)
             self.decision = admission.decision
@@ -127,6 +129,7 @@ class ClusterHandoff:
         )
         body["spec"]["registry"] = registry
         self.cluster.create_bundle(body)
+        self.cluster.raise_floor(self.request.namespace, verified.keyring)
         return planned
 
     def _store(self, verified: Verified, path: str) -> None:

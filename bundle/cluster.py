@@ -4,12 +4,13 @@ I/O: the official `kubernetes` sync client (kubeconfig), the bundle file, a priv
 The order makes sure nothing is half-applied:
 1. list the cluster's Bundles (reads only);
 2. verify the bundle in one streaming pass; once the manifest verifies and before any content is
-   read, `admit` refuses a rollback (against the bundle in force, `lineage`), a bundle with
-   images (unless `skip_images`), and content or envelopes the cluster cannot hold;
+   read, `admit` refuses a keyring chain ending below the cluster's trust floor (ConfigMap
+   `outpost-trust-floor`, `bundle.trustfloor`), a rollback (against the bundle in force), a
+   bundle with images (unless `skip_images`), and content or envelopes the cluster cannot hold;
 3. stage the verified CRDs, resources and charts in a private temp dir;
 4. create the agent namespace if missing and store each file in a content-addressed immutable
    ConfigMap (existing ones are reused);
-5. create the Bundle object, the only thing the agent acts on.
+5. create the Bundle object, the only thing the agent acts on, and raise the trust floor.
 A failure before step 5 leaves at most some content ConfigMaps: immutable, named by digest,
 ignored by the agent until a Bundle points at them, and reused by the next attempt.
 """
@@ -44,8 +45,9 @@ from bundle.keyring import Keyring
 from bundle.lineage import Imported, bundle_name, in_force, lineage
 from bundle.manifest import VerifiedManifest, from_payload
 from bundle.rollback import decide, verify_permit
+from bundle.trustfloor import Floor, check_floor, floor_from_data, floor_to_data, raised
 from bundle.verify import Verified, read_head, verify_bundle
-from facts.api import BUNDLE, GROUP, VERSION
+from facts.api import BUNDLE, GROUP, TRUST_FLOOR_CONFIGMAP, VERSION
 
 PLURAL = BUNDLE.plural
 WORKERS = 8
@@ -130,6 +132,36 @@ class Cluster:
         with self._call(f"create Bundle '{body['metadata']['name']}'"):
             self.custom.create_cluster_custom_object(GROUP, VERSION, PLURAL, body)
 
+    def _floor_object(self, namespace: str) -> Any:
+        found: Any = None
+        with self._call(f"read ConfigMap '{namespace}/{TRUST_FLOOR_CONFIGMAP}'", ok=(404,)):
+            found = self.core.read_namespaced_config_map(TRUST_FLOOR_CONFIGMAP, namespace)
+        return found
+
+    def floor(self, namespace: str) -> Floor | None:
+        """The trust floor the cluster keeps (None before the first bundle)."""
+        found = self._floor_object(namespace)
+        return floor_from_data(found.data) if found is not None else None
+
+    def raise_floor(self, namespace: str, keyring: Keyring) -> None:
+        """Record `keyring` as the newest verified; refused (409) if someone changed it since."""
+        found = self._floor_object(namespace)
+        floor = floor_from_data(found.data) if found is not None else None
+        check_floor(keyring, floor)
+        new = raised(floor, keyring)
+        if new is None:
+            return
+        meta: dict[str, Any] = {"name": TRUST_FLOOR_CONFIGMAP, "namespace": namespace,
+                                "labels": {"app.kubernetes.io/part-of": "outpost"}}  # fmt: skip
+        body: Any = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+                     "data": floor_to_data(new)}  # fmt: skip
+        with self._call(f"write ConfigMap '{namespace}/{TRUST_FLOOR_CONFIGMAP}'"):
+            if found is None:
+                self.core.create_namespaced_config_map(namespace, body)
+            else:
+                meta["resourceVersion"] = found.metadata.resource_version
+                self.core.replace_namespaced_config_map(TRUST_FLOOR_CONFIGMAP, namespace, body)
+
 
 Progress = Callable[[int], None] | None
 
@@ -142,13 +174,20 @@ class Admission:
     """The checks `verify_bundle` runs once the manifest verified, before content is read."""
 
     def __init__(
-        self, request: ApplyRequest, bundles: list[dict[str, Any]], head: Head, now: datetime
+        self,
+        request: ApplyRequest,
+        bundles: list[dict[str, Any]],
+        head: Head,
+        now: datetime,
+        floor: Floor | None = None,
     ) -> None:
         self.request, self.bundles, self.head, self.now = request, bundles, head, now
+        self.floor = floor
         self.decision = ""
 
     def __call__(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
         m = candidate.manifest
+        check_floor(keyring, self.floor)  # a retired key cannot sign by carrying an old chain
         check_fits(m, self.head.chain, self.head.manifest, self.request.permit)
         self.decision = self._rollback(candidate, keyring)
         if self.decision == ALREADY:
@@ -189,7 +228,7 @@ def apply_bundle(
     """Verify, check, store and create the Bundle (or only plan it with `dry_run`)."""
     bundles = cluster.bundles()
     head = read_head(request.path)
-    admission = Admission(request, bundles, head, now)
+    admission = Admission(request, bundles, head, now, cluster.floor(request.namespace))
     tmp = Path(tempfile.mkdtemp(prefix="outpost-apply-"))
     staging = None if request.dry_run else tmp / "content"
     try:
@@ -240,6 +279,7 @@ def _write(
         verified.verified, verified.chain, verified.manifest_envelope, req.namespace, req.permit
     )
     cluster.create_bundle(body)
+    cluster.raise_floor(req.namespace, verified.keyring)
 
 
 def _read(path: Path) -> bytes:

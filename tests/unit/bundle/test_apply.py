@@ -1,7 +1,8 @@
 """`bundle apply` without a cluster: `apply_bundle` over an in-memory stand-in for the Kubernetes
 API (`FakeCluster`, the same five calls as `bundle.cluster.Cluster`). Aspects: the plan and the
 objects written; idempotent re-import; rollback refused before anything is written; a permit
-allows it; bundles with images refused unless --skip-images; CLI error for bad credentials."""
+allows it; bundles with images refused unless --skip-images; CLI error for bad credentials; a
+keyring chain below the cluster's trust floor refused, a newer one raising it."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from bundle.cluster import ApplyRequest, Cluster, apply_bundle
-from bundle.errors import BundleError, RollbackError
+from bundle.errors import BundleError, RollbackError, TrustRollbackError
+from bundle.keyring import Keyring, from_payload
 from bundle.lineage import APPLIED_AT, format_applied
 from bundle.rollback import DowngradePermit, sign_permit
+from bundle.trustfloor import Floor, check_floor, raised
 from outpost.cli import cli
-from tests.unit.bundle.factory import NOW, build_bundle, vendor
+from tests.unit.bundle.factory import NOW, build_bundle, key, rotate_bundle_key, vendor
 
 
 class FakeCluster:
@@ -26,6 +29,14 @@ class FakeCluster:
         self.bundle_objects = list(bundles or [])
         self.configmaps: dict[str, dict[str, Any]] = {}
         self.namespaces: set[str] = set()
+        self.trust_floor: Floor | None = None
+
+    def floor(self, namespace: str) -> Floor | None:
+        return self.trust_floor
+
+    def raise_floor(self, namespace: str, keyring: Keyring) -> None:
+        check_floor(keyring, self.trust_floor)
+        self.trust_floor = raised(self.trust_floor, keyring) or self.trust_floor
 
     def bundles(self) -> list[dict[str, Any]]:
         return list(self.bundle_objects)
@@ -128,3 +139,18 @@ def test_the_cli_reports_unusable_credentials(tmp_path: Path) -> None:
     assert isinstance(result.exception, BundleError)
     assert result.exception.exit_code == 2
     assert "cannot load Kubernetes credentials" in str(result.exception)
+
+
+def test_apply_refuses_a_chain_below_the_trust_floor_and_raises_it(tmp_path: Path) -> None:
+    v1, fake = vendor(), FakeCluster()
+    v2 = rotate_bundle_key(v1, key("bundle-after-rotation"))
+    (tmp_path / "new").mkdir()
+    newer = build_bundle(tmp_path / "new", v2, images=False, sequence=8)
+    _apply(newer, fake, v1.trust_root())
+    assert fake.trust_floor == Floor(2, from_payload(v2.chain[1].payload).digest)
+    fake.bundle_objects.clear()  # deleting Bundles does not touch the floor
+    old = build_bundle(tmp_path, v1, images=False, sequence=9)  # the retired key, v1 chain only
+    before = fake.writes
+    with pytest.raises(TrustRollbackError, match="already trusts keyring v2"):
+        _apply(old, fake, v1.trust_root())
+    assert fake.writes == before
