@@ -24,16 +24,16 @@ from typing import Any
 
 import k8syaml
 from agent import api
+from agent.core.bundle import BundleObservation, Checked, Evidence, decide_bundle, reverify
 from agent.core.conditions import Outcome, Problem, Verdict
 from agent.core.decision import finish
 from agent.core.health.state import condition
 from agent.core.objects import Obj, ObjectRef, out_of_sync, ref_of, with_labels
-from agent.core.tenant.decide import BundleObservation, Evidence, decide_bundle
 from agent.errors import KubeError
 from agent.kube.events import Notice, emit
 from agent.reconcilers import trustfloor
 from agent.reconcilers.act import act, apply_all, prune_all, report, report_failure, strip
-from agent.reconcilers.content import Checked, read_content, read_trust_root, reverify
+from agent.reconcilers.content import read_content, read_trust_root
 from agent.reconcilers.context import Context, KubeObject
 from agent.reconcilers.relocate import relocated
 from bundle.errors import VerificationError

@@ -15,36 +15,22 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from agent import api
+from agent.core.bundle import reverify
 from agent.errors import AgentError, KubeError
 from agent.reconcilers.context import KubeApi, KubeObject
 from agent.settings import AgentSettings
 from bundle.errors import BundleError, VerificationError
-from bundle.keyring import Keyring
 from bundle.lineage import Imported
-from bundle.manifest import Manifest, VerifiedManifest, verify_manifest
-from bundle.stored import check_content, verify_chain
+from bundle.manifest import Manifest
+from bundle.stored import check_content
 
 
 class ContentError(VerificationError):
     """A content file is missing from the cluster or cannot be read where the Bundle says."""
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A Bundle whose envelopes verified against the trust root and whose spec matches them."""
-
-    verified: VerifiedManifest
-    keyring: Keyring
-
-    @property
-    def manifest(self) -> Manifest:
-        return self.verified.manifest
 
 
 def read_trust_root(settings: AgentSettings) -> bytes:
@@ -59,44 +45,6 @@ def read_trust_root(settings: AgentSettings) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise VerificationError(f"cannot read the trust root '{path}': {exc.strerror}") from exc
-
-
-def reverify(bundle: Mapping[str, Any], trust_root: bytes, now: datetime) -> Checked:
-    """Verify the stored envelopes and check that the spec says what was signed.
-
-    Raises:
-        VerificationError: anything does not verify or does not match.
-    """
-    spec = bundle.get("spec") or {}
-    chain = [str(e).encode() for e in spec.get("keyringChain") or ()]
-    keyring = verify_chain(chain, trust_root, now)
-    verified = verify_manifest(str(spec.get("signedManifest", "")).encode(), keyring, now)
-    _check_spec(spec, verified)
-    return Checked(verified, keyring)
-
-
-def _check_spec(spec: Mapping[str, Any], verified: VerifiedManifest) -> None:
-    m = verified.manifest
-    signed = {
-        "product": m.product,
-        "channel": m.channel,
-        "version": m.version,
-        "sequence": m.sequence,
-        "manifestDigest": f"sha256:{verified.digest}",
-    }
-    for field, value in signed.items():
-        if spec.get(field) != value:
-            raise VerificationError(
-                f"spec check failed: `spec.{field}` is {spec.get(field)!r} but the signed manifest"
-                f" says {value!r}; re-import the bundle with `outpost bundle apply`"
-            )
-    for item in spec.get("content") or ():
-        entry = m.file(str(item.get("path")))
-        if (item.get("sha256"), item.get("size")) != (f"sha256:{entry.sha256}", entry.size):
-            raise VerificationError(
-                f"spec check failed: `spec.content` entry '{entry.path}' does not match the"
-                " signed manifest's size and sha256"
-            )
 
 
 async def read_content(kube: KubeApi, bundle: KubeObject, manifest: Manifest, path: str) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from agent import api
-from agent.core.tenant.decide import DataPlaneObservation, decide_dataplane
+from agent.core.dataplane import DataPlaneObservation, decide_dataplane
 from agent.reconcilers.act import act, strip
 from agent.reconcilers.context import Context
 

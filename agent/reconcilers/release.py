@@ -21,6 +21,7 @@ from agent.core.decision import HelmAction
 from agent.core.objects import Obj, is_namespaced
 from agent.errors import ChartRenderError, HelmError, KubeError
 from agent.kube.helm import PENDING, Chart
+from agent.reconcilers.content import materialize_chart
 from agent.reconcilers.context import Context
 
 
@@ -75,8 +76,6 @@ async def chart_of(ctx: Context, action: HelmAction) -> Chart:
     if action.location == "bundle":
         ref = os.path.join(ctx.settings.chart_root, action.chart)
         if not os.path.exists(ref):
-            from agent.reconcilers.content import materialize_chart
-
             ref = await materialize_chart(ctx.kube, ctx.settings, action.chart)
     return Chart(ref, action.version, action.repo_url)
 

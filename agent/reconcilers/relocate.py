@@ -14,10 +14,11 @@ import tarfile
 from typing import Any
 
 import k8syaml
+from agent.core.bundle import Checked
 from agent.core.objects import Obj
 from agent.core.relocation import relocate_resource
 from agent.errors import ConfigError
-from agent.reconcilers.content import Checked, read_content
+from agent.reconcilers.content import read_content
 from agent.reconcilers.context import Context, KubeObject
 from bundle.manifest import ChartEntry, Manifest
 

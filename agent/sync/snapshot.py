@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from agent.core.bundle import installed_bundle
 from wire.protocol import dig
 
 READY_STATES = ("True", "False", "Unknown")
@@ -150,14 +152,9 @@ def snapshot_from_objects(
     )
 
 
-def bundle_of(bundles: Iterable[Mapping[str, object]]) -> BundleInfo | None:
-    """The applied bundle: the Ready one with the highest sequence."""
-    best: BundleInfo | None = None
-    for obj in bundles:
-        version = dig(obj, "status", "version") or dig(obj, "spec", "version")
-        sequence = dig(obj, "status", "sequence") or dig(obj, "spec", "sequence")
-        if health_of(obj).ready != "True" or not isinstance(version, str):
-            continue
-        if isinstance(sequence, int) and (best is None or sequence > best.sequence):
-            best = BundleInfo(version[:64], sequence)
-    return best
+def bundle_of(bundles: Iterable[Mapping[str, Any]]) -> BundleInfo | None:
+    """The bundle in force, by the one rule the DataPlane's status uses (`agent.core.bundle`)."""
+    installed = installed_bundle(list(bundles))
+    if not installed:
+        return None
+    return BundleInfo(str(installed["version"])[:64], int(installed["sequence"]))

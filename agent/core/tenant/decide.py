@@ -1,9 +1,9 @@
-"""Pure decisions for Tenants, the DataPlane and Bundles: observations and a clock in, a Decision.
+"""Pure decisions for Tenants: a TenantObservation and a clock in, a Decision.
 
-The runtime gathers a Tenant-/DataPlane-/BundleObservation (all I/O happens there) and acts
+The reconciler gathers a TenantObservation (all I/O happens there) and acts
 on the Decision. Objects already in sync are never in `Decision.apply`, and `Decision.status` is
 None when the live status already says the same, so a converged cluster costs zero writes.
-Applications are decided in `agent.core.application.decide`.
+The DataPlane is decided in `agent.core.dataplane`, Bundles in `agent.core.bundle`.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from agent import api
-from agent.core.conditions import Outcome, Problem, Verdict
+from agent.core.conditions import Outcome, Problem
 from agent.core.decision import Decision, finish, suspended_outcome
-from agent.core.health.state import is_true
-from agent.core.objects import Obj, ObjectRef, add_quantities, out_of_sync, ref_of
+from agent.core.objects import Obj, ObjectRef, out_of_sync, ref_of
 from agent.core.tenant import render as tenancy
 from agent.core.tenant.render import NamespaceLabels, Usage, check
 from agent.core.tenant.spec import TenantDefaults, TenantSpec
-from bundle.lineage import Imported, in_force
-from facts.rfc3339 import format_time
 
 
 @dataclass(frozen=True)
@@ -120,133 +117,3 @@ def _tenant_outcome(name: str, owned: Sequence[str], problems: Sequence[Problem]
         return Outcome("False", first.reason, first.message + more, stalled=True)
     message = f"Tenant '{name}' has {len(owned)} namespaces with their policies, quota and owners."
     return Outcome("True", api.Reason.RECONCILED, message)
-
-
-@dataclass(frozen=True)
-class DataPlaneObservation:
-    """What the runtime saw cluster-wide for the DataPlane's status."""
-
-    dataplane: Obj
-    kubernetes_version: str = ""
-    nodes: Sequence[Mapping[str, Any]] = ()
-    tenants: Sequence[Mapping[str, Any]] = ()
-    applications: Sequence[Mapping[str, Any]] = ()
-    bundles: Sequence[Mapping[str, Any]] = ()
-
-
-def decide_dataplane(obs: DataPlaneObservation, now: datetime) -> Decision:
-    """Observed facts in status; Ready when every Tenant and Application is Ready."""
-    tenants, apps = _readiness(obs.tenants), _readiness(obs.applications)
-    fields = {
-        "kubernetesVersion": obs.kubernetes_version,
-        "nodes": node_summary(obs.nodes),
-        "tenants": tenants,
-        "applications": apps,
-    }
-    installed = installed_bundle(obs.bundles)
-    if installed:
-        fields["bundle"] = installed
-    waiting = [o["metadata"]["name"] for o in (*obs.tenants, *obs.applications) if not _ready(o)]
-    if waiting:
-        shown = ", ".join(f"'{n}'" for n in waiting[:5])
-        message = f"{len(waiting)} Tenants or Applications are not Ready: {shown}."
-        outcome = Outcome("False", api.Reason.DEPENDENCY_NOT_READY, message)
-    else:
-        message = f"{tenants['total']} tenants and {apps['total']} applications are Ready."
-        outcome = Outcome("True", api.Reason.RECONCILED, message)
-    return finish(obs.dataplane, outcome, fields, now)
-
-
-def installed_bundle(bundles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Version and sequence of the Bundle applied last (any product); {} when none was."""
-    latest = in_force(Imported.from_object(b) for b in bundles)
-    found = next((b for b in bundles if latest and b["metadata"]["name"] == latest.name), None)
-    if found is None:
-        return {}
-    spec = found.get("spec") or {}
-    return {"version": str(spec.get("version", "")), "sequence": int(spec.get("sequence") or 0)}
-
-
-def node_summary(nodes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Node count and summed allocatable cpu, memory and pods."""
-    allocatable = [(n.get("status") or {}).get("allocatable") or {} for n in nodes]
-    totals = {key: add_quantities([str(a.get(key, 0)) for a in allocatable]) for key in _RESOURCES}
-    return {"count": len(nodes), "allocatable": totals}
-
-
-_RESOURCES = ("cpu", "memory", "pods")
-
-
-def _ready(obj: Mapping[str, Any]) -> bool:
-    return is_true(obj, api.ConditionType.READY)
-
-
-def _readiness(objs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    return {"total": len(objs), "ready": sum(1 for o in objs if _ready(o))}
-
-
-# Bundles: verification itself is the bundle package's job; the runtime passes its result.
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What a successful verification established; kept in status as an audit record."""
-
-    signer_key_ids: tuple[str, ...]
-    manifest_digest: str
-    verified_time: datetime
-    policy: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "signerKeyIds": list(self.signer_key_ids),
-            "manifestDigest": self.manifest_digest,
-            "verifiedTime": format_time(self.verified_time),
-            "policy": self.policy,
-        }
-
-
-@dataclass(frozen=True)
-class BundleObservation:
-    """The Bundle, its verification result, and the state of its resources.
-
-    `verification`: Evidence, or a Problem with reason VerificationFailed or RollbackRefused.
-    `applied`: objects the bundle's resources were applied as. `pending`: human-readable names
-    of resources not applied or not Ready yet.
-    """
-
-    bundle: Obj
-    verification: Evidence | Problem
-    applied: tuple[ObjectRef, ...] = ()
-    pending: tuple[str, ...] = ()
-
-
-def decide_bundle(obs: BundleObservation, now: datetime) -> Decision:
-    """Conditions Verified, Applied and Ready, and the evidence, for one visit."""
-    fields: Obj = {"applied": [ref.to_dict() for ref in obs.applied]}
-    if isinstance(obs.verification, Problem):
-        return finish(obs.bundle, _refused(obs.verification), fields, now)
-    fields["evidence"] = obs.verification.to_dict()
-    return finish(obs.bundle, _verified(obs.pending), fields, now)
-
-
-def _refused(problem: Problem) -> Outcome:
-    verified = Verdict(api.ConditionType.VERIFIED, "False", problem.reason, problem.message)
-    applied = Verdict(api.ConditionType.APPLIED, "False", api.Reason.NOT_APPLIED,
-                      "Nothing from this bundle is applied because it did not verify.")  # fmt: skip
-    return Outcome("False", problem.reason, problem.message, stalled=True,
-                   extra=(verified, applied))  # fmt: skip
-
-
-def _verified(pending: Sequence[str]) -> Outcome:
-    verified = Verdict(api.ConditionType.VERIFIED, "True", api.Reason.VERIFIED,
-                       "Signature, keyring chain and content digests verified.")  # fmt: skip
-    if not pending:
-        message = "Every resource of the bundle is applied and Ready."
-        applied = Verdict(api.ConditionType.APPLIED, "True", api.Reason.APPLIED, message)
-        return Outcome("True", api.Reason.RECONCILED, message, extra=(verified, applied))
-    shown = ", ".join(pending[:5]) + (", …" if len(pending) > 5 else "")
-    message = f"{len(pending)} resources are not applied or not Ready yet: {shown}."
-    applied = Verdict(api.ConditionType.APPLIED, "False", api.Reason.NOT_APPLIED, message)
-    return Outcome("False", api.Reason.PROGRESSING, message, reconciling=True,
-                   extra=(verified, applied))  # fmt: skip

@@ -8,14 +8,10 @@ from typing import Any
 
 from agent import api
 from agent.core.conditions import Outcome, conclude, from_status
+from agent.core.dataplane import DataPlaneObservation, decide_dataplane
 from agent.core.decision import Decision, failure_status, status_differs
 from agent.core.objects import ObjectRef, ref_of
-from agent.core.tenant.decide import (
-    DataPlaneObservation,
-    TenantObservation,
-    decide_dataplane,
-    decide_tenant,
-)
+from agent.core.tenant.decide import TenantObservation, decide_tenant
 from agent.core.tenant.render import render
 from agent.core.tenant.spec import TenantDefaults, TenantSpec
 from tests.unit.agent.tenantkit import DATAPLANE, as_live, tenant, with_status

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from agent import api
+from agent.core.bundle import BundleObservation, Evidence, decide_bundle
 from agent.core.conditions import Problem
 from agent.core.objects import ObjectRef
-from agent.core.tenant.decide import BundleObservation, Evidence, decide_bundle
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 BUNDLE: dict[str, Any] = {

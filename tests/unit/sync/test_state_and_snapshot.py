@@ -9,6 +9,7 @@ sequence; the `status` commands explain a missing cluster.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from kubernetes import client
@@ -26,6 +27,7 @@ from agent.sync.snapshot import (
     usage_by_tenant,
 )
 from agent.sync.state import MemoryStore, SyncState, ensure_identity, key_from_pem, key_to_pem
+from bundle.lineage import APPLIED_AT
 from tests.unit.hub.hubkit import T0
 from wire import protocol
 
@@ -65,11 +67,23 @@ def test_usage_sums_pod_requests_per_tenant() -> None:
     assert usage_by_tenant(pods) == {"a": Usage(2, 1000, 150), "b": Usage(1, 1, 1)}
 
 
+def applied(raw: dict[str, Any], when: str) -> dict[str, Any]:
+    """`raw` stamped as applied at `when` (the import lineage's annotation)."""
+    meta = {**raw.get("metadata", {}), "annotations": {APPLIED_AT: when}}
+    return {**raw, "metadata": meta}
+
+
 def test_the_applied_bundle_is_the_ready_one_with_the_highest_sequence() -> None:
     ready = [{"type": "Ready", "status": "True", "reason": "Applied"}]
     bundles = [
-        {**obj("old", conditions=ready), "spec": {"version": "1.0.0", "sequence": 5}},
-        {**obj("new", conditions=ready), "spec": {"version": "1.1.0", "sequence": 9}},
+        {
+            **applied(obj("old", conditions=ready), "2026-01-01T00:00:00Z"),
+            "spec": {"version": "1.0.0", "sequence": 5},
+        },
+        {
+            **applied(obj("new", conditions=ready), "2026-01-02T00:00:00Z"),
+            "spec": {"version": "1.1.0", "sequence": 9},
+        },
         {**obj("broken"), "spec": {"version": "2.0.0", "sequence": 12}},
     ]
     assert bundle_of(bundles) == BundleInfo("1.1.0", 9)
