@@ -103,6 +103,9 @@ given, pins the exact image whatever the tag says.
 Checks of value combinations the schema cannot express; fails with what to change.
 */}}
 {{- define "outpost-agent.validate" -}}
+{{- if and (not .Values.rbac.admissionPolicy.enabled) (not .Values.rbac.unsafeWithoutPolicy) }}
+{{- fail "rbac.admissionPolicy.enabled=false removes the limits RBAC cannot express: the agent could then bind roles in any namespace (kube-system included) and label its namespaces privileged. Keep the policies, or set rbac.unsafeWithoutPolicy=true to accept that" }}
+{{- end }}
 {{- if .Values.hub.enabled }}
 {{- if not .Values.hub.url }}
 {{- fail "hub.enabled=true needs hub.url (https://…): where the agent reports status" }}
@@ -111,4 +114,82 @@ Checks of value combinations the schema cannot express; fails with what to chang
 {{- fail "hub.enabled=true needs hub.keys: the hub's public keys (base64 Ed25519) that sign its acknowledgements" }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+Prefix of the admission policy names; cut so that the longest suffix still fits 63 characters.
+*/}}
+{{- define "outpost-agent.policyPrefix" -}}
+{{- include "outpost-agent.fullname" . | trunc 50 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Namespace names the agent may never create or take, as JSON {"exact": [...], "prefixes": [...]}:
+the built-in kube-* and default, the release namespace, and rbac.admissionPolicy.reservedNamespaces
+(an entry ending in `*` is a prefix).
+*/}}
+{{- define "outpost-agent.reservedNamespaces" -}}
+{{- $exact := list "default" .Release.Namespace }}
+{{- $prefixes := list "kube-" }}
+{{- range .Values.rbac.admissionPolicy.reservedNamespaces }}
+{{- if hasSuffix "*" . }}
+{{- $prefixes = append $prefixes (trimSuffix "*" .) }}
+{{- else }}
+{{- $exact = append $exact . }}
+{{- end }}
+{{- end }}
+{{- dict "exact" ($exact | uniq) "prefixes" ($prefixes | uniq) | toJson }}
+{{- end }}
+
+{{/*
+Where the agent's NetworkPolicy lets it reach the API server, as JSON {"cidrs": [...], "ports": [...]}:
+networkPolicy.apiServer.cidrs when given; otherwise the cluster IPs of the `kubernetes` Service and
+the addresses (and ports) of its EndpointSlices in `default`, looked up at install time (or the
+Endpoints object when no slice is found). Offline (`helm template`) the lookups find nothing.
+*/}}
+{{- define "outpost-agent.apiServer" -}}
+{{- $cidrs := list }}
+{{- $ports := list }}
+{{- range .Values.networkPolicy.apiServer.ports }}
+{{- $ports = append $ports (int .) }}
+{{- end }}
+{{- if .Values.networkPolicy.apiServer.cidrs }}
+{{- $cidrs = .Values.networkPolicy.apiServer.cidrs }}
+{{- else }}
+{{- $addresses := list }}
+{{- $service := lookup "v1" "Service" "default" "kubernetes" }}
+{{- with $service }}
+{{- $addresses = concat $addresses (.spec.clusterIPs | default (list .spec.clusterIP)) }}
+{{- end }}
+{{- $found := false }}
+{{- $slices := lookup "discovery.k8s.io/v1" "EndpointSlice" "default" "" }}
+{{- range ($slices.items | default list) }}
+{{- if eq (get (.metadata.labels | default dict) "kubernetes.io/service-name") "kubernetes" }}
+{{- $found = true }}
+{{- range (.endpoints | default list) }}
+{{- $addresses = concat $addresses (.addresses | default list) }}
+{{- end }}
+{{- range (.ports | default list) }}
+{{- $ports = append $ports (int .port) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $found }}
+{{- $endpoints := lookup "v1" "Endpoints" "default" "kubernetes" }}
+{{- range (($endpoints | default dict).subsets | default list) }}
+{{- range (.addresses | default list) }}
+{{- $addresses = append $addresses .ip }}
+{{- end }}
+{{- range (.ports | default list) }}
+{{- $ports = append $ports (int .port) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $addresses }}
+{{- if and . (ne . "None") }}
+{{- $cidrs = append $cidrs (printf "%s/%s" . (ternary "128" "32" (contains ":" .))) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- dict "cidrs" ($cidrs | uniq) "ports" ($ports | uniq) | toJson }}
 {{- end }}

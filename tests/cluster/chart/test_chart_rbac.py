@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.cluster.chart import manifests
 from tests.cluster.chart.matrix import Scenario, cluster_rows, tenant_rows, write_matrix
 from tests.cluster.chart.release import (
     Release,
@@ -90,8 +91,8 @@ def _role_binding(ns: str, name: str, role: str, subject: str) -> str:
 
 def _bootstrap(s: Scenario) -> None:
     """What the agent does for a new tenant namespace: create it labelled, then bind itself."""
-    label = f"outpost.dev/tenant: t-{s.suffix}"
-    created = eventually(lambda: s.agent("create", "-f", "-", stdin=_namespace(s.tenant_ns, label)))
+    doc = manifests.namespace(s.tenant_ns, manifests.tenant_labels(f"t-{s.suffix}"))
+    created = eventually(lambda: s.agent("create", "-f", "-", stdin=doc))
     s.record(f"create Namespace {s.tenant_ns} labelled outpost.dev/tenant", True, created)
     assert created.returncode == 0, created.stderr
     sa = f"{{kind: ServiceAccount, name: {s.release.service_account}, namespace: {s.own_ns}}}"

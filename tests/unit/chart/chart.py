@@ -15,6 +15,9 @@ import k8syaml
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "charts" / "outpost-agent"
 FULL_VALUES = Path(__file__).resolve().parent / "full-values.yaml"
+# Offline renders are given the API server's address (the chart cannot look it up without a
+# cluster); a later `-f` or `--set` still overrides it.
+OFFLINE_VALUES = Path(__file__).resolve().parent / "offline-values.yaml"
 RELEASE, NAMESPACE = "outpost-agent", "outpost-system"
 RBAC_KINDS = ("ClusterRole", "Role")
 
@@ -25,9 +28,15 @@ def run_helm(helm: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def template(helm: Path, *args: str) -> list[dict[str, Any]]:
+def render(helm: Path, *args: str, offline: bool = True) -> subprocess.CompletedProcess[str]:
+    """`helm template` of the chart, given the API server's address unless `offline` is False."""
+    given = ["-f", str(OFFLINE_VALUES)] if offline else []
+    return run_helm(helm, "template", RELEASE, str(CHART), "-n", NAMESPACE, *given, *args)
+
+
+def template(helm: Path, *args: str, offline: bool = True) -> list[dict[str, Any]]:
     """Render the chart; every non-empty document, parsed."""
-    proc = run_helm(helm, "template", RELEASE, str(CHART), "-n", NAMESPACE, *args)
+    proc = render(helm, *args, offline=offline)
     assert proc.returncode == 0, proc.stderr
     return [doc for doc in k8syaml.load_all(proc.stdout) if doc]
 

@@ -14,9 +14,11 @@ from tests.unit.chart.chart import (
     CHART,
     FULL_VALUES,
     NAMESPACE,
+    OFFLINE_VALUES,
     RELEASE,
     find,
     leaf_keys,
+    render,
     run_helm,
     template,
 )
@@ -26,7 +28,8 @@ SERVICE_MONITOR_API = "monitoring.coreos.com/v1/ServiceMonitor"
 
 @pytest.mark.parametrize("values", [[], ["-f", str(FULL_VALUES)]], ids=["default", "full"])
 def test_chart_lints(any_helm: Path, values: list[str]) -> None:
-    proc = run_helm(any_helm, "lint", "--strict", str(CHART), "-n", NAMESPACE, *values)
+    offline = ["-f", str(OFFLINE_VALUES)]
+    proc = run_helm(any_helm, "lint", "--strict", str(CHART), "-n", NAMESPACE, *offline, *values)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -160,7 +163,7 @@ def test_schema_rejects_bad_values(any_helm: Path, args: list[str], message: str
     ids=["hub-without-url", "hub-without-keys", "sa-without-name"],
 )
 def test_helpers_fail_with_a_clear_message(helm4: Path, args: list[str], message: str) -> None:
-    proc = run_helm(helm4, "template", RELEASE, str(CHART), "-n", NAMESPACE, *args)
+    proc = render(helm4, *args)
     assert proc.returncode != 0
     assert message in proc.stderr
 
