@@ -135,13 +135,14 @@ def _complete(settings: AgentSettings, env: Mapping[str, str], fallback: str) ->
         identity=identity,
         helm_env=helm_env,
         hub_env=hub_env,
-        api_server=_service_url(env) if in_cluster else "",
+        api_server=service_url(env) if in_cluster else "",
     )
     _validate(settings)
     return settings
 
 
-def _service_url(env: Mapping[str, str]) -> str:
+def service_url(env: Mapping[str, str]) -> str:
+    """The in-cluster API server URL from the service environment Kubernetes injects."""
     host, port = env["KUBERNETES_SERVICE_HOST"], env.get("KUBERNETES_SERVICE_PORT", "443")
     return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
 

@@ -137,12 +137,19 @@ class Kube:
             return None
 
     async def list_objects(
-        self, api_version: str, kind: str, namespace: str | None = None, labels: str = ""
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: str = "",
+        fields: str = "",
     ) -> list[KubeObject]:
-        """All objects of a kind (paginated), optionally filtered by a label selector."""
+        """All objects of a kind (paginated), optionally filtered by label and field selectors."""
         res = await self.resolve(api_version, kind)
         items: list[KubeObject] = []
         params = {"limit": str(LIST_CHUNK), **({"labelSelector": labels} if labels else {})}
+        if fields:
+            params["fieldSelector"] = fields
         while True:
             page = await self.request("GET", res.path(namespace=namespace), params=params)
             for item in page.get("items", []):

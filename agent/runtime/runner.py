@@ -44,6 +44,7 @@ class Controller:
 
     def __init__(self, settings: AgentSettings, kube: Kube, helm: Helm) -> None:
         self.settings = settings
+        self.kube = kube
         self.metrics = Metrics()
         self.queue = WorkQueue(self.handle, settings.concurrency)
         self.triggers = Triggers(self.queue.add, self.metrics.watched)
@@ -95,7 +96,7 @@ class Controller:
         while True:
             # A failing hub or a bad report must never take the controllers down with it.
             try:
-                await run_sync(config, token, self.settings.kubeconfig, self.settings.namespace)
+                await run_sync(config, token, self.kube, self.settings.namespace)
             except Exception:
                 log.exception("status sync failed; restarting it in %.0f s", SYNC_RESTART_SECONDS)
             await asyncio.sleep(SYNC_RESTART_SECONDS)

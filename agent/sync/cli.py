@@ -1,21 +1,25 @@
 """`outpost status …`: preview and export the agent's signed status reports.
 
-I/O shell: opens the cluster stores (`agent.sync.cluster.open_stores`), writes the export file.
+I/O shell: opens the cluster stores (`agent.sync.cluster.open_stores`, the agent's async client)
+and writes the export file.
 `preview` writes nothing to the cluster; `export` signs one fresh report (advancing `seq`, as a
 sent report would) and writes it with the spooled ones for hand carrying out of an air gap.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from agent.errors import ConfigError
+from agent.sync import cluster
 from agent.sync.cycle import Cycle, new_nonce
 from agent.sync.report import ReportOptions
+from agent.sync.snapshot import ClusterSnapshot
 from bundle.errors import BundleError
 from bundle.keyfiles import write_replace
 
@@ -32,12 +36,19 @@ owners_option = click.option(
 )
 
 
-def open_cycle(kubeconfig: str | None, namespace: str, include_owners: bool) -> tuple[Cycle, Any]:
-    """The cluster-backed cycle and snapshot gatherer (imports the Kubernetes client lazily)."""
-    from agent.sync import cluster
-
-    stores, gather = cluster.open_stores(kubeconfig, namespace, include_owners)
-    return Cycle(stores, ReportOptions(include_owners=include_owners)), gather
+async def _with_cycle(
+    kubeconfig: str | None,
+    namespace: str,
+    include_owners: bool,
+    use: Callable[[Cycle, ClusterSnapshot], Awaitable[bytes]],
+) -> bytes:
+    """Open the cluster-backed cycle, gather a snapshot, run `use`, close the client."""
+    stores, gather = await cluster.open_stores(kubeconfig, namespace, include_owners)
+    try:
+        snapshot = await gather()
+        return await use(Cycle(stores, ReportOptions(include_owners=include_owners)), snapshot)
+    finally:
+        await stores.kube.close()
 
 
 @click.group("status")
@@ -51,8 +62,14 @@ def status() -> None:
 @owners_option
 def preview(kubeconfig: str | None, namespace: str, include_owners: bool) -> None:
     """Print the JSON payload the next report would carry (nothing is signed or saved)."""
-    cycle, gather = open_cycle(kubeconfig, namespace, include_owners)
-    payload = cycle.preview(gather(), datetime.now(UTC), new_nonce())
+    payload = asyncio.run(
+        _with_cycle(
+            kubeconfig,
+            namespace,
+            include_owners,
+            lambda cycle, snap: cycle.preview(snap, datetime.now(UTC), new_nonce()),
+        )
+    )
     click.echo(payload.decode())
 
 
@@ -69,8 +86,14 @@ def export(
     target = Path(out)
     if target.exists() and not force:
         raise ConfigError(f"'{out}' exists; choose another --out or pass --force")
-    cycle, gather = open_cycle(kubeconfig, namespace, include_owners)
-    data = cycle.export(gather(), datetime.now(UTC), new_nonce())
+    data = asyncio.run(
+        _with_cycle(
+            kubeconfig,
+            namespace,
+            include_owners,
+            lambda cycle, snap: cycle.export(snap, datetime.now(UTC), new_nonce()),
+        )
+    )
     write_file(target, data)
     count = data.count(b"\n")
     click.echo(f"wrote {count} signed document(s) to {out}", err=True)

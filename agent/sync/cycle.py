@@ -46,30 +46,30 @@ class Cycle:
     options: report.ReportOptions = field(default_factory=report.ReportOptions)
     limits: SpoolLimits = field(default_factory=SpoolLimits)
 
-    def preview(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
+    async def preview(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
         """The payload the next report would carry; writes nothing, does not advance `seq`."""
-        key, state = self.stores.load_key(), self.stores.load_state()
+        key, state = await self.stores.load_key(), await self.stores.load_state()
         if key is None or state is None:
             # No key yet: the agent generates it on first start, and with it the agent id.
             state = SyncState(agent_id=PENDING_AGENT_ID)
         payload, _ = report.build_report(snapshot, state, now, nonce, self.options)
         return payload
 
-    def produce(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
+    async def produce(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
         """Build, sign, persist and spool the next report; returns its envelope bytes."""
-        key, state = ensure_identity(self.stores, self.stores)
+        key, state = await ensure_identity(self.stores, self.stores)
         payload, state = report.build_report(snapshot, state, now, nonce, self.options)
         envelope = report.sign_report(payload, key)
-        spool, dropped = enqueue(self.stores.load_spool(), envelope, self.limits)
-        self.stores.save_state(state.count_dropped(dropped))
-        self.stores.save_spool(spool)
+        spool, dropped = enqueue(await self.stores.load_spool(), envelope, self.limits)
+        await self.stores.save_state(state.count_dropped(dropped))
+        await self.stores.save_spool(spool)
         return envelope
 
-    def export(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
+    async def export(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
         """JSON lines for hand carrying: the enrollment, every spooled report, and a fresh one."""
-        self.produce(snapshot, now, nonce)
-        key, state = ensure_identity(self.stores, self.stores)
-        lines = list(self.stores.load_spool())
+        await self.produce(snapshot, now, nonce)
+        key, state = await ensure_identity(self.stores, self.stores)
+        lines = list(await self.stores.load_spool())
         if not state.enrolled:
             # Lets an air-gapped site enroll by upload (the hub then wants the token too).
             enroll = enrollment.sign_enrollment(key, snapshot.cluster_uid, new_nonce(), now)
@@ -78,12 +78,12 @@ class Cycle:
 
     async def enroll(self, client: HubClient, token: str, cluster_uid: str, now: datetime) -> bool:
         """Enroll once; True when the hub's signed ack confirms it (already enrolled → True)."""
-        key, state = ensure_identity(self.stores, self.stores)
+        key, state = await ensure_identity(self.stores, self.stores)
         if state.enrolled:
             return True
         envelope = enrollment.sign_enrollment(key, cluster_uid, new_nonce(), now)
         await client.enroll(token, report.compact(envelope), state.agent_id)
-        self.stores.save_state(replace(state, enrolled=True))
+        await self.stores.save_state(replace(state, enrolled=True))
         return True
 
     async def rotate(self, client: HubClient, now: datetime) -> None:
@@ -92,11 +92,11 @@ class Cycle:
         The new key is stored only after the hub's signed ack; if the ack is lost the agent keeps
         the old key, which the hub still accepts for its grace period, and can rotate again.
         """
-        key, state = ensure_identity(self.stores, self.stores)
+        key, state = await ensure_identity(self.stores, self.stores)
         fresh = new_key()
         envelope = enrollment.sign_rotation(state.agent_id, key, fresh, new_nonce(), now)
         await client.rotate(state.agent_id, report.compact(envelope))
-        self.stores.save_key(fresh)
+        await self.stores.save_key(fresh)
 
     async def sync_once(
         self, client: HubClient, snapshot: ClusterSnapshot, now: datetime, token: str | None
@@ -105,25 +105,25 @@ class Cycle:
 
         Until enrolled, reports are only spooled: the hub would refuse (and the agent drop) them.
         """
-        _, state = ensure_identity(self.stores, self.stores)
+        _, state = await ensure_identity(self.stores, self.stores)
         enrolled, error = state.enrolled, "not enrolled: no enrollment token configured"
         if not enrolled and token:
             try:
                 enrolled = await self.enroll(client, token, snapshot.cluster_uid, now)
             except SyncError as exc:
                 error = f"enrollment failed: {exc}"
-        self.produce(snapshot, now, new_nonce())
+        await self.produce(snapshot, now, new_nonce())
         if not enrolled:
-            return Delivery(self.stores.load_spool(), 0, 0, error)
+            return Delivery(await self.stores.load_spool(), 0, 0, error)
         return await self.deliver(client)
 
     async def deliver(self, client: HubClient) -> Delivery:
         """Send the spool in order; keep what failed, count what the hub refused for good."""
-        _, state = ensure_identity(self.stores, self.stores)
-        spool = self.stores.load_spool()
+        _, state = await ensure_identity(self.stores, self.stores)
+        spool = await self.stores.load_spool()
         result = await client.deliver(state.agent_id, spool)
         if result.rejected:
-            self.stores.save_state(state.count_rejected(result.rejected))
+            await self.stores.save_state(state.count_rejected(result.rejected))
         if result.remaining != spool:
-            self.stores.save_spool(result.remaining)
+            await self.stores.save_spool(result.remaining)
         return result

@@ -1,14 +1,13 @@
 """The long-running sync loop the agent runs (e.g. from a kopf daemon) when a hub is configured.
 
 Orchestration over injected seams: `clock`, `sleep` and `rng` are passed in (tests never sleep),
-the snapshot gatherer runs in a worker thread (the Kubernetes client is synchronous), and
+the snapshot gatherer and the stores are awaited on the agent's one async client, and
 `policy.RetryPolicy` decides how soon a failed delivery is retried. A new report is produced
 once per interval whatever happens; in between, only the spool is retried, with backoff.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ def next_wake(
 class SyncLoop:
     cycle: Cycle
     client: HubClient
-    gather: Callable[[], ClusterSnapshot]
+    gather: Callable[[], Awaitable[ClusterSnapshot]]
     token: str | None
     interval: timedelta
     retry: RetryPolicy
@@ -54,11 +53,11 @@ class SyncLoop:
 
     async def step(self, now: datetime, report_due: bool) -> Delivery:
         if report_due:
-            snapshot = await asyncio.to_thread(self.gather)
+            snapshot = await self.gather()
             return await self.cycle.sync_once(self.client, snapshot, now, self.token)
-        _, state = ensure_identity(self.cycle.stores, self.cycle.stores)
+        _, state = await ensure_identity(self.cycle.stores, self.cycle.stores)
         if not state.enrolled:
-            return Delivery(self.cycle.stores.load_spool(), 0, 0, "not enrolled")
+            return Delivery(await self.cycle.stores.load_spool(), 0, 0, "not enrolled")
         return await self.cycle.deliver(self.client)
 
     async def run(self) -> None:

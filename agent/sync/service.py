@@ -12,8 +12,9 @@ import logging
 import random
 from datetime import UTC, datetime, timedelta
 
+from agent.kube.client import Kube
 from agent.sync.client import HubClient
-from agent.sync.cluster import open_stores
+from agent.sync.cluster import KubeGatherer, KubeStores
 from agent.sync.config import SyncConfig
 from agent.sync.cycle import Cycle
 from agent.sync.loop import LoopSeams, SyncLoop
@@ -23,9 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def build_loop(
-    config: SyncConfig, token: str | None, kubeconfig: str | None, namespace: str
+    config: SyncConfig, token: str | None, kube: Kube, namespace: str
 ) -> tuple[SyncLoop, HubClient]:
-    stores, gather = open_stores(kubeconfig, namespace, config.include_owners)
+    """The retrying loop over the agent's own client (one client, no second login)."""
+    stores, gather = KubeStores(kube, namespace), KubeGatherer(kube, config.include_owners)
     client = HubClient(config)
     cycle = Cycle(stores, ReportOptions(include_owners=config.include_owners), config.spool)
     seams = LoopSeams(
@@ -39,14 +41,14 @@ def build_loop(
 
 
 async def run_sync(
-    config: SyncConfig | None, token: str | None, kubeconfig: str | None, namespace: str
+    config: SyncConfig | None, token: str | None, kube: Kube, namespace: str
 ) -> None:
     """Report to the hub until cancelled; with no hub configured, do nothing (and say so)."""
     if config is None:
         log.info("status sync is off (no hub configured)")
         await asyncio.Event().wait()
         return
-    loop, client = build_loop(config, token, kubeconfig or None, namespace)
+    loop, client = build_loop(config, token, kube, namespace)
     log.info("status sync on: reporting every %.0f s", config.interval_seconds)
     try:
         await loop.run()

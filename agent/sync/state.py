@@ -77,20 +77,20 @@ class SyncState:
 class KeyStore(Protocol):
     """Where the agent's private key lives (a Secret readable only by the agent)."""
 
-    def load_key(self) -> Ed25519PrivateKey | None: ...
-    def save_key(self, key: Ed25519PrivateKey) -> None: ...
+    async def load_key(self) -> Ed25519PrivateKey | None: ...
+    async def save_key(self, key: Ed25519PrivateKey) -> None: ...
 
 
 class StateStore(Protocol):
-    def load_state(self) -> SyncState | None: ...
-    def save_state(self, state: SyncState) -> None: ...
+    async def load_state(self) -> SyncState | None: ...
+    async def save_state(self, state: SyncState) -> None: ...
 
 
 class SpoolStore(Protocol):
     """Signed envelopes (JSON bytes) awaiting delivery, oldest first."""
 
-    def load_spool(self) -> tuple[bytes, ...]: ...
-    def save_spool(self, envelopes: Sequence[bytes]) -> None: ...
+    async def load_spool(self) -> tuple[bytes, ...]: ...
+    async def save_spool(self, envelopes: Sequence[bytes]) -> None: ...
 
 
 class MemoryStore:
@@ -102,34 +102,36 @@ class MemoryStore:
         self.spool: tuple[bytes, ...] = ()
         self.writes = 0
 
-    def load_key(self) -> Ed25519PrivateKey | None:
+    async def load_key(self) -> Ed25519PrivateKey | None:
         return self.key
 
-    def save_key(self, key: Ed25519PrivateKey) -> None:
+    async def save_key(self, key: Ed25519PrivateKey) -> None:
         self.key, self.writes = key, self.writes + 1
 
-    def load_state(self) -> SyncState | None:
+    async def load_state(self) -> SyncState | None:
         return self.state
 
-    def save_state(self, state: SyncState) -> None:
+    async def save_state(self, state: SyncState) -> None:
         self.state, self.writes = state, self.writes + 1
 
-    def load_spool(self) -> tuple[bytes, ...]:
+    async def load_spool(self) -> tuple[bytes, ...]:
         return self.spool
 
-    def save_spool(self, envelopes: Sequence[bytes]) -> None:
+    async def save_spool(self, envelopes: Sequence[bytes]) -> None:
         self.spool, self.writes = tuple(envelopes), self.writes + 1
 
 
-def ensure_identity(keys: KeyStore, states: StateStore) -> tuple[Ed25519PrivateKey, SyncState]:
+async def ensure_identity(
+    keys: KeyStore, states: StateStore
+) -> tuple[Ed25519PrivateKey, SyncState]:
     """Load the agent key and state; on first start generate the key and a fresh state."""
-    key = keys.load_key()
+    key = await keys.load_key()
     if key is None:
         key = new_key()
-        keys.save_key(key)
-    state = states.load_state()
+        await keys.save_key(key)
+    state = await states.load_state()
     if state is None:
         # The id comes from the first key and stays through rotations.
         state = SyncState(agent_id=protocol.agent_id_for(key.public_key()))
-        states.save_state(state)
+        await states.save_state(state)
     return key, state

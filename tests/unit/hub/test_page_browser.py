@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.sync.snapshot import Health
-from tests.unit.hub.hubkit import HubKit, ServedHub, agent, snapshot
+from tests.unit.hub.hubkit import HubKit, ServedHub, agent, run, snapshot
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -44,10 +44,12 @@ def populate(kit: HubKit) -> None:
     for number, snap in enumerate(fleets):
         cycle, _ = agent()
         for _ in range(number + 1):
-            cycle.produce(snap, kit.clock.advance(90), f"n{kit.clock().timestamp()}")
+            run(cycle.produce(snap, kit.clock.advance(90), f"n{kit.clock().timestamp()}"))
         if number == 1:
-            cycle.stores.save_spool(cycle.stores.load_spool()[1:])  # one report lost
-        kit.hub.upload(cycle.export(snap, kit.clock.advance(30), "last"), kit.hub.create_token())
+            spool = run(cycle.stores.load_spool())
+            run(cycle.stores.save_spool(spool[1:]))  # one report lost
+        last = run(cycle.export(snap, kit.clock.advance(30), "last"))
+        kit.hub.upload(last, kit.hub.create_token())
     kit.clock.advance(timedelta(minutes=3).total_seconds())
 
 

@@ -33,8 +33,8 @@ def call(kit: HubKit, method: str, path: str, body: bytes = b"", token: str = ""
 def exported(kit: HubKit, reports: int = 2) -> bytes:
     cycle, _ = agent()
     for _ in range(reports - 1):
-        cycle.produce(snapshot(), kit.clock.advance(60), f"n{kit.clock().timestamp()}")
-    return cycle.export(snapshot(), kit.clock.advance(60), "fresh")
+        run(cycle.produce(snapshot(), kit.clock.advance(60), f"n{kit.clock().timestamp()}"))
+    return run(cycle.export(snapshot(), kit.clock.advance(60), "fresh"))
 
 
 def test_an_export_uploads_with_its_enrollment_and_reports() -> None:
@@ -89,7 +89,7 @@ def test_the_fleet_page_lists_installs_and_escapes_agent_text() -> None:
     kit = HubKit()
     call(kit, "POST", "/v1/uploads", exported(kit), kit.hub.create_token())
     cycle, store = agent()
-    call(kit, "POST", "/v1/uploads", cycle.export(snapshot(), kit.clock(), "x"),
+    call(kit, "POST", "/v1/uploads", run(cycle.export(snapshot(), kit.clock(), "x")),
          kit.hub.create_token())  # fmt: skip
     assert store.state is not None
     key = store.key

@@ -8,6 +8,7 @@ with the rest of sync; it may move under tests/cluster/.)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime
@@ -44,13 +45,20 @@ def create_pod(cluster: Any, namespace: str, manifest: Path) -> None:
 
 
 def test_stores_persist_in_the_agents_namespace(cluster: Any, namespace: str) -> None:
-    stores, _ = open_stores(str(cluster.kubeconfig), namespace)
-    key, state = ensure_identity(stores, stores)
-    stores.save_spool([b'{"a":1}', b'{"b":2}'])
-    again, _ = open_stores(str(cluster.kubeconfig), namespace)
-    assert key_to_pem(again.load_key()) == key_to_pem(key)  # type: ignore[arg-type]
-    assert again.load_state() == state
-    assert again.load_spool() == (b'{"a":1}', b'{"b":2}')
+    async def go() -> None:
+        stores, _ = await open_stores(str(cluster.kubeconfig), namespace)
+        again, _ = await open_stores(str(cluster.kubeconfig), namespace)
+        try:
+            key, state = await ensure_identity(stores, stores)
+            await stores.save_spool([b'{"a":1}', b'{"b":2}'])
+            assert key_to_pem(await again.load_key()) == key_to_pem(key)  # type: ignore[arg-type]
+            assert await again.load_state() == state
+            assert await again.load_spool() == (b'{"a":1}', b'{"b":2}')
+        finally:
+            await stores.kube.close()
+            await again.kube.close()
+
+    asyncio.run(go())
     assert cluster.kubectl_run("-n", namespace, "get", "secret", IDENTITY_SECRET).returncode == 0
     assert cluster.kubectl_run("-n", namespace, "get", "configmap", SPOOL_CONFIGMAP).returncode == 0
 
@@ -60,23 +68,30 @@ def test_the_gatherer_sums_requests_per_tenant_and_exports(
 ) -> None:
     tenant_ns = f"{namespace}-acme"
     cluster.kubectl_run("create", "namespace", tenant_ns)
+
+    async def go() -> None:
+        stores, gather = await open_stores(str(cluster.kubeconfig), namespace)
+        try:
+            pods = [p for p in await gather.pod_requests() if p.tenant == "acme"]
+            assert sorted((p.cpu_millicores, p.memory_bytes) for p in pods) == [
+                (250, 64 * 2**20), (1000, 2**30),
+            ]  # fmt: skip
+            uid = cluster.kubectl_run(
+                "get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"
+            )
+            snapshot = await gather()
+            assert snapshot.cluster_uid == uid.stdout.strip()
+            exported = await Cycle(stores).export(snapshot, datetime.now(UTC), "n1")
+            payload = json.loads(dsse.parse(exported.splitlines()[-1]).payload)
+            assert payload["cluster_uid"] == snapshot.cluster_uid
+            assert payload["seq"] == 1
+        finally:
+            await stores.kube.close()
+
     try:
         cluster.kubectl_run("label", "namespace", tenant_ns, "outpost.dev/tenant=acme")
         create_pod(cluster, tenant_ns, write_pod(tmp_path, "one", "250m", "64Mi"))
         create_pod(cluster, tenant_ns, write_pod(tmp_path, "two", "1", "1Gi"))
-        stores, gather = open_stores(str(cluster.kubeconfig), namespace)
-        pods = [p for p in gather.pod_requests() if p.tenant == "acme"]
-        assert sorted((p.cpu_millicores, p.memory_bytes) for p in pods) == [
-            (250, 64 * 2**20), (1000, 2**30),
-        ]  # fmt: skip
-        uid = cluster.kubectl_run(
-            "get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"
-        )
-        snapshot = gather()
-        assert snapshot.cluster_uid == uid.stdout.strip()
-        lines = Cycle(stores).export(snapshot, datetime.now(UTC), "n1").splitlines()
-        payload = json.loads(dsse.parse(lines[-1]).payload)
-        assert payload["cluster_uid"] == snapshot.cluster_uid
-        assert payload["seq"] == 1
+        asyncio.run(go())
     finally:
         cluster.kubectl_run("delete", "namespace", tenant_ns, "--wait=false", check=False)

@@ -50,8 +50,12 @@ def test_enrollment_then_reports_reach_the_hub() -> None:
     assert store.state is not None
     assert store.state.enrolled
     for _ in range(3):
-        cycle.produce(
-            snapshot(), kit.clock.advance(300), protocol.sha256_hex(b"%f" % kit.clock().timestamp())
+        run(
+            cycle.produce(
+                snapshot(),
+                kit.clock.advance(300),
+                protocol.sha256_hex(b"%f" % kit.clock().timestamp()),
+            )
         )
         result = run(cycle.deliver(client))
         assert (result.acked, result.remaining) == (1, ())
@@ -77,7 +81,7 @@ def test_reports_spooled_while_the_hub_is_down_arrive_in_order() -> None:
     cycle, store, client = enrolled(kit, transport)
     transport.down = True
     for n in range(4):
-        cycle.produce(snapshot(), kit.clock.advance(300), f"n{n}")
+        run(cycle.produce(snapshot(), kit.clock.advance(300), f"n{n}"))
         result = run(cycle.deliver(client))
         assert result.error is not None
         assert "unreachable" in result.error
@@ -97,12 +101,14 @@ def test_spool_overflow_is_reported_to_the_hub() -> None:
     cycle, store, client = enrolled(kit, transport, limits=SpoolLimits(max_items=3))
     transport.down = True
     for n in range(5):
-        cycle.produce(snapshot(), kit.clock.advance(300), f"n{n}")
+        run(cycle.produce(snapshot(), kit.clock.advance(300), f"n{n}"))
     assert store.state is not None
     assert store.state.dropped_total == 2
     transport.down = False
     run(cycle.deliver(client))
-    cycle.produce(snapshot(), kit.clock.advance(300), "n5")  # the first report after the outage
+    run(
+        cycle.produce(snapshot(), kit.clock.advance(300), "n5")
+    )  # the first report after the outage
     run(cycle.deliver(client))
     assert stored_seqs(kit) == [3, 4, 5, 6]
     latest = kit.store.latest_reports()[store.state.agent_id]
@@ -114,9 +120,9 @@ def test_spool_overflow_is_reported_to_the_hub() -> None:
 def test_a_report_the_hub_refuses_is_dropped_and_counted() -> None:
     kit = HubKit()
     cycle, store, client = enrolled(kit)
-    cycle.produce(snapshot(), kit.clock(), "n1")
+    run(cycle.produce(snapshot(), kit.clock(), "n1"))
     kit.clock.advance(timedelta(days=8).total_seconds())  # now too old for the live endpoint
-    cycle.produce(snapshot(), kit.clock(), "n2")
+    run(cycle.produce(snapshot(), kit.clock(), "n2"))
     result = run(cycle.deliver(client))
     assert (result.rejected, result.acked, result.remaining) == (1, 1, ())
     assert store.state is not None
@@ -164,7 +170,7 @@ def test_crafted_hub_answers_change_nothing(transport: ScriptedTransport) -> Non
     kit = HubKit(key=HUB_KEY)
     store = MemoryStore()
     cycle = Cycle(store)
-    cycle.produce(snapshot(), kit.clock(), "n1")
+    run(cycle.produce(snapshot(), kit.clock(), "n1"))
     before = (store.writes, store.state, store.spool, store.key)
     result = run(cycle.deliver(kit.client(transport)))
     assert result.acked == 0
@@ -175,7 +181,7 @@ def test_a_genuine_ack_from_the_impersonator_key_fixture_is_accepted() -> None:
     # Control for the test above: the same scripted hub, correctly signing, is believed.
     kit = HubKit(key=HUB_KEY)
     cycle, store = agent()
-    cycle.produce(snapshot(), kit.clock(), "n1")
+    run(cycle.produce(snapshot(), kit.clock(), "n1"))
     transport = crafted(202, lambda r: ack_for(r, HUB_KEY))
     assert run(cycle.deliver(kit.client(transport))).acked == 1
     assert store.spool == ()
@@ -189,7 +195,7 @@ def test_the_agent_rotates_its_key_and_keeps_reporting_under_the_same_id() -> No
     assert store.key is not old_key
     assert store.state is not None
     assert store.state.agent_id == agent_id
-    cycle.produce(snapshot(), kit.clock.advance(60), "after-rotation")
+    run(cycle.produce(snapshot(), kit.clock.advance(60), "after-rotation"))
     assert run(cycle.deliver(client)).acked == 1
     stored = kit.store.agent(agent_id)
     assert stored is not None

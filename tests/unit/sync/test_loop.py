@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from agent.sync.loop import LoopSeams, SyncLoop
 from agent.sync.policy import RetryPolicy
+from agent.sync.snapshot import ClusterSnapshot
 from tests.unit.hub.hubkit import HubKit, SwitchableTransport, agent, run, snapshot
 
 INTERVAL = timedelta(minutes=5)
@@ -28,10 +29,13 @@ def test_the_loop_reports_each_interval_and_backs_off_while_the_hub_is_down() ->
         kit.clock.advance(seconds)
         transport.down = len(waits) in outage
 
+    async def gather() -> ClusterSnapshot:
+        return snapshot()
+
     cycle, store = agent()
     seams = LoopSeams(kit.clock, sleep, random.Random(3), lambda: len(waits) >= 12)
     retry = RetryPolicy(base_seconds=2, factor=2, cap_seconds=120)
-    loop = SyncLoop(cycle, kit.client(transport), snapshot, kit.hub.create_token(), INTERVAL,
+    loop = SyncLoop(cycle, kit.client(transport), gather, kit.hub.create_token(), INTERVAL,
                     retry, seams)  # fmt: skip
     run(loop.run())
     assert waits[:3] == [300.0, 300.0, 300.0]

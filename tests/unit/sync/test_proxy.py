@@ -78,8 +78,8 @@ async def deliver_through_proxy(
     try:
         if enroll:
             await cycle.enroll(client, kit.hub.create_token(), "uid-1", kit.clock())
-        cycle.produce(snapshot(), kit.clock(), "n1")
-        cycle.produce(snapshot(), kit.clock(), "n2")
+        await cycle.produce(snapshot(), kit.clock(), "n1")
+        await cycle.produce(snapshot(), kit.clock(), "n2")
         return await cycle.deliver(client), proxy.seen
     finally:
         await client.aclose()

@@ -16,7 +16,7 @@ from agent.sync import report
 from agent.sync.snapshot import PodRequests, snapshot_from_objects
 from agent.sync.state import SyncState
 from bundle import dsse
-from tests.unit.hub.hubkit import T0, agent, snapshot
+from tests.unit.hub.hubkit import T0, agent, run, snapshot
 from wire import protocol
 
 SECRET = "s3cr3t-planted-value-9f8e7d"
@@ -94,9 +94,9 @@ def raw_objects() -> dict[str, list[dict[str, object]]]:
 def test_a_planted_secret_value_never_appears_in_any_report() -> None:
     snap = snapshot_from_objects("uid-1", raw_objects(), [PodRequests("acme", 100, 1)])
     cycle, _ = agent()
-    envelope = cycle.produce(snap, T0, "n1")
-    exported = cycle.export(snap, T0 + timedelta(minutes=1), "n2")
-    preview = cycle.preview(snap, T0, "n3")
+    envelope = run(cycle.produce(snap, T0, "n1"))
+    exported = run(cycle.export(snap, T0 + timedelta(minutes=1), "n2"))
+    preview = run(cycle.preview(snap, T0, "n3"))
     for blob in (envelope, exported, preview, dsse.parse(envelope).payload):
         assert SECRET.encode() not in blob
     doc = json.loads(preview)
@@ -116,12 +116,12 @@ def test_owners_are_reported_only_when_allowed() -> None:
 
 def test_preview_shows_the_next_report_and_changes_nothing() -> None:
     cycle, store = agent()
-    cycle.produce(snapshot(), T0, "n1")
+    run(cycle.produce(snapshot(), T0, "n1"))
     writes, state = store.writes, store.state
-    preview = json.loads(cycle.preview(snapshot(), T0 + timedelta(minutes=1), "n2"))
+    preview = json.loads(run(cycle.preview(snapshot(), T0 + timedelta(minutes=1), "n2")))
     assert preview["seq"] == 2
     assert (store.writes, store.state) == (writes, state)
-    sent = dsse.parse(cycle.produce(snapshot(), T0 + timedelta(minutes=1), "n2")).payload
+    sent = dsse.parse(run(cycle.produce(snapshot(), T0 + timedelta(minutes=1), "n2"))).payload
     assert json.loads(sent) == preview
 
 
@@ -129,7 +129,7 @@ def test_a_thousand_tenants_build_and_sign_quickly() -> None:
     big = snapshot(tenants=1000, apps_per_tenant=3)
     cycle, _ = agent()
     started = time.perf_counter()
-    envelope = cycle.produce(big, T0, "n1")
+    envelope = run(cycle.produce(big, T0, "n1"))
     elapsed = time.perf_counter() - started
     assert len(dsse.parse(envelope).payload) <= protocol.MAX_REPORT_BYTES
     # The benchmark holds the 100 ms target; here only a generous bound against regressions.

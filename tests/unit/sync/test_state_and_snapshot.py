@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from kubernetes import client
 
 from agent.errors import ConfigError
 from agent.sync.cli import status
@@ -28,14 +27,14 @@ from agent.sync.snapshot import (
 )
 from agent.sync.state import MemoryStore, SyncState, ensure_identity, key_from_pem, key_to_pem
 from bundle.lineage import APPLIED_AT
-from tests.unit.hub.hubkit import T0
+from tests.unit.hub.hubkit import T0, run
 from wire import protocol
 
 
 def test_the_key_is_generated_once_and_names_the_agent() -> None:
     store = MemoryStore()
-    key, state = ensure_identity(store, store)
-    again, same = ensure_identity(store, store)
+    key, state = run(ensure_identity(store, store))
+    again, same = run(ensure_identity(store, store))
     assert key_to_pem(again) == key_to_pem(key)
     assert same == state
     assert state.agent_id == protocol.agent_id_for(key.public_key())
@@ -45,7 +44,7 @@ def test_the_key_is_generated_once_and_names_the_agent() -> None:
 def test_state_round_trips_through_its_stored_form() -> None:
     state = SyncState("agt_x", 7, "a" * 64, T0, 1, 4, 2, 3, True)
     assert SyncState.from_dict(state.to_dict()) == state
-    key = ensure_identity(MemoryStore(), MemoryStore())[0]
+    key = run(ensure_identity(MemoryStore(), MemoryStore()))[0]
     assert key_to_pem(key_from_pem(key_to_pem(key), "test")) == key_to_pem(key)
 
 
@@ -89,20 +88,13 @@ def test_the_applied_bundle_is_the_ready_one_with_the_highest_sequence() -> None
     assert bundle_of(bundles) == BundleInfo("1.1.0", 9)
 
 
-def test_pod_requests_are_read_from_the_client_models() -> None:
-    def container(cpu: str, memory: str) -> client.V1Container:
-        resources = client.V1ResourceRequirements(requests={"cpu": cpu, "memory": memory})
-        return client.V1Container(name="c", resources=resources)
+def test_pod_requests_are_read_from_the_pod_objects() -> None:
+    def container(cpu: str, memory: str) -> dict[str, Any]:
+        return {"name": "c", "resources": {"requests": {"cpu": cpu, "memory": memory}}}
 
-    pod = client.V1Pod(
-        spec=client.V1PodSpec(
-            containers=[
-                container("250m", "64Mi"),
-                container("1", "1Gi"),
-                client.V1Container(name="n"),
-            ]
-        )
-    )
+    pod = {
+        "spec": {"containers": [container("250m", "64Mi"), container("1", "1Gi"), {"name": "n"}]}
+    }
     assert requests_of("acme", pod) == PodRequests("acme", 1250, 64 * 2**20 + 2**30)
 
 

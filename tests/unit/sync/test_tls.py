@@ -69,7 +69,7 @@ async def deliver(kit: HubKit, url: str, ca_bundle: str | None, store: MemorySto
     try:
         if ca_bundle:
             await cycle.enroll(client, kit.hub.create_token(), "uid-1", kit.clock())
-        cycle.produce(snapshot(), kit.clock(), "n1")
+        await cycle.produce(snapshot(), kit.clock(), "n1")
         assert store.state is not None
         return await client.deliver(store.state.agent_id, store.spool)
     finally:
