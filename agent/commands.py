@@ -18,6 +18,12 @@ def agent_group() -> None:
 )
 @click.option("--namespace", help="Namespace of the agent (its Lease lives there).")
 @click.option(
+    "--create-namespace",
+    is_flag=True,
+    default=None,
+    help="Create --namespace if it does not exist (without it, a missing namespace is an error).",
+)
+@click.option(
     "--resync", "resync_seconds", type=float, help="Seconds between full resyncs (default 60)."
 )
 @click.option(

@@ -57,6 +57,8 @@ class AgentSettings:
     kubeconfig: str = ""
     in_cluster: bool = False
     namespace: str = DEFAULT_NAMESPACE
+    create_namespace: bool = False
+    """Create `namespace` at start-up when it does not exist (else the agent exits 2)."""
     resync_seconds: float = DEFAULT_RESYNC_SECONDS
     metrics_host: str = ""
     metrics_port: int = DEFAULT_METRICS_PORT

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from agent.api import API_VERSION
-from agent.errors import AgentError
+from agent.errors import AgentError, ConfigError, KubeError
 from agent.kube.client import Kube
 from agent.kube.helm import Helm
 from agent.kube.kubeconfig import Credentials, load_credentials
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 TRIM_SECONDS = 15.0
 """How often freed heap is handed back to the OS (cheap: a few milliseconds)."""
 SYNC_RESTART_SECONDS = 30.0
+NAMESPACE_CHECK = 8.0
+"""Seconds the start-up namespace check may take (a missing namespace must exit within 10 s)."""
 
 
 class Controller:
@@ -141,6 +143,30 @@ class Controller:
         return out
 
 
+async def check_namespace(kube: Kube, namespace: str, *, create: bool) -> None:
+    """Refuse to start in a namespace that does not exist (or create it, when asked).
+
+    An unreachable API server is not refused here: the agent keeps trying, as it does later.
+
+    Raises:
+        ConfigError: the namespace does not exist and `create` is off.
+    """
+    try:
+        found = await asyncio.wait_for(kube.get("v1", "Namespace", namespace), NAMESPACE_CHECK)
+    except (TimeoutError, KubeError) as exc:
+        log.warning("could not check namespace %s yet: %s", namespace, exc or "timed out")
+        return
+    if found is not None:
+        return
+    if not create:
+        raise ConfigError(
+            f"namespace '{namespace}' does not exist: create it with "
+            f"`kubectl create namespace {namespace}`, or pass --create-namespace"
+        )
+    await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    log.info("created namespace %s", namespace)
+
+
 def release_free_memory() -> None:
     """Hand freed heap back to the OS (glibc keeps it after big LIST responses are parsed)."""
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
@@ -177,6 +203,11 @@ async def run(settings: AgentSettings) -> None:
     kube = Kube(
         creds, qps=settings.write_qps, burst=settings.write_burst, timeout=settings.request_timeout
     )
+    try:
+        await check_namespace(kube, settings.namespace, create=settings.create_namespace)
+    except AgentError:
+        await kube.close()
+        raise
     helm = Helm(settings.helm_path, dict(settings.helm_env), settings.helm_concurrency)
     controller = Controller(settings, kube, helm)
     elector = LeaderElector(

@@ -119,11 +119,9 @@ class Agents:
             )
         return root
 
-    def start(self, *extra: str, identity: str = "") -> Agent:
-        identity = identity or unique("agent")
-        port = free_port()
-        log = self.tmp / f"{identity}.log"
-        argv = [
+    def command(self, port: int, identity: str, *extra: str) -> list[str]:
+        """The `outpost agent run` argv for this test's namespace and chart root."""
+        return [
             str(OUTPOST),
             "agent",
             "run",
@@ -147,7 +145,9 @@ class Agents:
             "400",
             *extra,
         ]
-        env = {
+
+    def env(self) -> dict[str, str]:
+        return {
             **self.cluster.env,
             "OUTPOST_LEASE_SECONDS": "6",
             "OUTPOST_RENEW_SECONDS": "2",
@@ -155,6 +155,12 @@ class Agents:
             "HELM_CONFIG_HOME": str(self.tmp / "helm-config"),
             "HELM_DATA_HOME": str(self.tmp / "helm-data"),
         }
+
+    def start(self, *extra: str, identity: str = "") -> Agent:
+        identity = identity or unique("agent")
+        port = free_port()
+        log = self.tmp / f"{identity}.log"
+        argv, env = self.command(port, identity, *extra), self.env()
         handle = log.open("wb")
         proc = subprocess.Popen(
             argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
@@ -174,7 +180,7 @@ def _answers(agent: Agent) -> bool:
     if agent.proc.poll() is not None:
         raise AssertionError(f"agent exited with {agent.proc.returncode}:\n{agent.tail()}")
     try:
-        agent.runtime.metrics()
+        agent.metrics()
     except OSError:
         return False
     return True

@@ -101,7 +101,7 @@ def test_restart_over_a_converged_cluster_writes_nothing(
 
 def _visits(agent: Agent) -> int:
     total = 0
-    for line in agent.runtime.metrics().splitlines():
+    for line in agent.metrics().splitlines():
         if line.startswith("outpost_reconcile_total{") and (
             'kind="Tenant"' in line or 'kind="Application"' in line
         ):
