@@ -1,11 +1,12 @@
 """Helm charts as OCI artifacts, laid out the way `helm pull oci://…` expects.
 
-A chart archive `<name>-<version>.tgz` becomes repository `<prefix>/charts/<name>`, tag =
-chart version (`+` → `_`, as helm does, since tags cannot hold `+`): a config blob of media type
-`application/vnd.cncf.helm.config.v1+json` (Chart.yaml metadata as JSON), one layer
-`application/vnd.cncf.helm.chart.content.v1.tar+gzip` (the archive bytes, streamed from disk)
-and an OCI image manifest. I/O: reads the archive (only Chart.yaml is decompressed, capped)
-and talks to the registry through `RegistryClient`.
+A chart archive `<name>-<version>.tgz` (ours, or made by `helm package`, whose gzip header
+carries extra fields that tarfile's stream mode rejects: archives are always opened seekable)
+becomes repository `<prefix>/charts/<name>`, tag = chart version (`+` → `_`, as helm does, since
+tags cannot hold `+`): a config blob of media type `application/vnd.cncf.helm.config.v1+json`
+(Chart.yaml metadata as JSON), one layer `application/vnd.cncf.helm.chart.content.v1.tar+gzip`
+(the archive bytes, streamed from disk) and an OCI image manifest. I/O: reads the archive (only
+Chart.yaml is decompressed, capped) and talks to the registry through `RegistryClient`.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class ChartPush:
 def chart_metadata(tgz: Path) -> dict[str, Any]:
     """The Chart.yaml of a chart archive, as the subset helm stores in its config blob."""
     try:
-        with tarfile.open(tgz, mode="r|gz") as tar:
+        with tarfile.open(tgz, mode="r:gz") as tar:
             for member in tar:
                 parts = member.name.split("/")
                 if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isreg():

@@ -1,9 +1,10 @@
 """Helm charts for a bundle: pack chart directories into .tgz deterministically, read Chart.yaml.
 
-I/O: reads the chart source (a directory with Chart.yaml, or a packed `.tgz`). No helm binary:
-a chart archive is a gzip'd tar whose single top directory `<name>/` holds Chart.yaml and the
-rest. Packing sorts the files and zeroes times and owners, so the same chart gives the same
-bytes (and so the same digest) on every build.
+I/O: reads the chart source (a directory with Chart.yaml, or a packed `.tgz`, ours or made by
+`helm package`). No helm binary: a chart archive is a gzip'd tar whose single top directory
+`<name>/` holds Chart.yaml and the rest. A directory is packed with the files `helm package`
+would take (`.helmignore` honoured, see `bundle.helmignore`). Packing sorts the files and zeroes
+times and owners, so the same chart gives the same bytes (and digest) on every build.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import k8syaml
 from bundle.errors import BundleError
+from bundle.helmignore import ignored, parse_rules
 
 MAX_CHART_YAML = 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -66,8 +68,24 @@ def _parse_chart_yaml(raw: bytes, where: str) -> tuple[str, str]:
     return name, version
 
 
+def chart_files(directory: Path) -> list[Path]:
+    """The files `helm package` would put in the archive: `.helmignore` honoured, sorted."""
+    ignore = directory / ".helmignore"
+    rules = parse_rules(ignore.read_text(encoding="utf-8") if ignore.is_file() else "")
+    found: list[Path] = []
+    pending = [directory]
+    while pending:
+        for path in sorted(pending.pop().iterdir()):
+            rel = path.relative_to(directory).as_posix()
+            is_dir = path.is_dir() and not path.is_symlink()
+            if ignored(rules, rel, is_dir):
+                continue  # an ignored directory is skipped whole, as helm does
+            (pending if is_dir else found).append(path)
+    return sorted(found)
+
+
 def _pack(directory: Path, name: str) -> bytes:
-    files = sorted(p for p in directory.rglob("*") if not p.is_dir())
+    files = chart_files(directory)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in files:

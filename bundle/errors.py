@@ -6,7 +6,8 @@ BundleError                 anything the bundle code expects and can explain (ex
      ├─ KeyringError        keyring chain: version skip, rotation not signed, malformed
      │   └─ TrustRollbackError  the chain ends below the keyring the cluster already trusts
      ├─ ExpiredError        a manifest, keyring or permit is past its expiry
-     ├─ RollbackError       sequence lower than the last applied one without a permit
+     ├─ RollbackError       sequence lower than the last applied one without a permit (exit 2:
+     │                      a policy refusal of a good bundle, an expected error)
      ├─ ManifestError       the signed manifest is malformed or inconsistent
      ├─ ArchiveError        the tar itself: unsafe member, unlisted file, size or digest mismatch
      └─ DeltaError          a delta bundle without its base, or with another base
@@ -47,7 +48,12 @@ class ExpiredError(VerificationError):
 
 
 class RollbackError(VerificationError):
-    """The bundle is older than the one already applied and no signed permit allows it."""
+    """The bundle is older than the one already applied and no signed permit allows it.
+
+    The bundle itself verified: refusing it is policy, an expected error (exit 2), not "bad input".
+    """
+
+    exit_code = 2
 
 
 class ManifestError(VerificationError):

@@ -78,7 +78,7 @@ def test_older_sequence_is_refused_before_anything_is_pushed(
     older, _ = site.bundle(seed=99, sequence=4)
     before = registry.blob_files()
     proc = site.run(older, registry.netloc, "--insecure-http")
-    assert proc.returncode == 1, proc.stderr
+    assert proc.returncode == 2, proc.stderr  # an expected, explained refusal
     assert "rollback check failed" in proc.stderr
     assert registry.blob_files() == before
     assert site.bundle_object(4) is None

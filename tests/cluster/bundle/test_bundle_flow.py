@@ -51,7 +51,7 @@ def test_import_upgrade_rollback_and_permit(lineage: Lineage, agent: Agent) -> N
 
     older = lineage.build(1, {"tenants.yaml": [tenant(f"{lineage.product}-old")]})
     refused = lineage.apply(older, check=False)
-    assert refused.returncode == 1, refused.stderr
+    assert refused.returncode == 2, refused.stderr  # an expected, explained refusal
     assert "rollback check failed" in refused.stderr
     assert lineage.kubectl.get("bundle", lineage.name(1)) is None  # nothing written
 

@@ -135,7 +135,7 @@ def test_verify_applies_anti_rollback_and_honours_a_signed_permit(keys: Path) ->
     upgrade = run(*verify, "--last-sequence", "2")
     assert json.loads(upgrade.stdout)["decision"] == "upgrade"
     refused = run(*verify, "--last-sequence", "4", "--extract", keys / "st")
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2  # an expected, explained refusal
     assert "rollback check failed" in json.loads(refused.stdout)["error"]
     assert not (keys / "st").exists()
     permit = run(
