@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from airgap.auth import Credentials
+from airgap.errors import AirgapError
 from airgap.importreport import ImportPlan
 from airgap.journal import UploadJournal, default_journal_path
 from airgap.layout import read_layout
@@ -177,6 +178,11 @@ def push_charts(charts: tuple[Path, ...], output: str, **registry: Any) -> None:
 @click.option("--namespace", default="outpost-system", show_default=True, help="Agent namespace.")
 @click.option("--dry-run", is_flag=True, help="Verify and print the plan; send and create nothing.")
 @click.option(
+    "--permit",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Signed downgrade permit, to import an older sequence than the one in force.",
+)
+@click.option(
     "--journal",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Upload journal for resuming (default: $XDG_STATE_HOME/outpost/…).",
@@ -190,6 +196,7 @@ def import_command(
     kubeconfig: str | None,
     namespace: str,
     dry_run: bool,
+    permit: Path | None,
     journal: Path | None,
     chunk_size: int,
     output: str,
@@ -206,9 +213,10 @@ def import_command(
       outpost airgap import acme-2.14.0.bundle.tar --trust acme-root.json \\
         --registry registry.corp.example:5000/acme --ca-file corp-ca.pem
     """
-    from airgap.handoff import ClusterHandoff
     from airgap.importer import ImportRequest, import_bundle
     from bundle.cli import progress_bar
+    from bundle.cluster import Cluster
+    from bundle.handoff import ApplyRequest, Handoff
     from bundle.interpreter import require_patched_tarfile
     from bundle.timestamps import now_utc
 
@@ -222,7 +230,13 @@ def import_command(
             UploadJournal(journal or default_journal_path(os.environ)),
             UploadSettings(chunk_size * MIB, min(chunk_size, 32) * MIB), progress=True,
         )  # fmt: skip
-        handoff = ClusterHandoff.open(kubeconfig, bundle_path, trust_root, namespace, now)
+        permit_bytes = _read_permit(permit) if permit is not None else None
+        handoff = Handoff(
+            Cluster(kubeconfig),
+            ApplyRequest(bundle_path, trust_root, namespace, permit_bytes, skip_images=True,
+                         continue_if_imported=True),
+            now,
+        )  # fmt: skip
         cancel = threading.Event()
         size = bundle_path.stat().st_size
         with progress_bar("verifying", size) as advance, stop_on_signals(cancel):
@@ -240,6 +254,13 @@ def _read_trust(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise AddressError(f"cannot read trust root {path}: {exc.strerror}") from exc
+
+
+def _read_permit(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise AirgapError(f"cannot read downgrade permit {path}: {exc.strerror}") from exc
 
 
 def _client(

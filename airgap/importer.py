@@ -8,8 +8,8 @@ resumed; charts as OCI artifacts); the `Bundle` resource is created last, so a f
 leaves nothing in the cluster. A second import finds everything present and sends 0 bytes.
 
 I/O: the bundle file, a private temporary directory (removed at the end), the registry through
-`RegistryClient`, the cluster through `Handoff` (implemented in `airgap.handoff` over
-`bundle.cluster`, so this package never imports a Kubernetes client itself).
+`RegistryClient`, the cluster through `Handoff` (implemented by `bundle.handoff`, the same
+handoff as `bundle apply`, so this package never imports a Kubernetes client itself).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class ClusterPlan(Protocol):
 
 
 class Handoff(Protocol):
-    """The cluster side of an import (see `airgap.handoff`)."""
+    """The cluster side of an import (see `bundle.handoff`)."""
 
     def admit(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
         """Refuse (raise) a bundle the anti-rollback rule forbids."""

@@ -196,7 +196,8 @@ def apply_command(**opts: Any) -> None:
     immutable ConfigMaps in the agent namespace (created if missing) and creates the Bundle object,
     which the agent verifies again and applies. Bundles with images need `outpost airgap import`.
     """
-    from bundle.cluster import ApplyRequest, Cluster, apply_bundle
+    from bundle.cluster import Cluster
+    from bundle.handoff import ApplyRequest, apply_bundle
 
     require_patched_tarfile()
     path, permit = opts["path"], opts["permit"]

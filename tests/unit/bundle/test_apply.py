@@ -1,5 +1,5 @@
 """`bundle apply` without a cluster: `apply_bundle` over an in-memory stand-in for the Kubernetes
-API (`FakeCluster`, the same five calls as `bundle.cluster.Cluster`). Aspects: the plan and the
+API (`FakeCluster`, the same calls as `bundle.cluster.Cluster`). Aspects: the plan and the
 objects written; idempotent re-import; rollback refused before anything is written; a permit
 allows it; bundles with images refused unless --skip-images; CLI error for bad credentials; a
 keyring chain below the cluster's trust floor refused, a newer one raising it."""
@@ -14,12 +14,14 @@ from typing import Any, cast
 import pytest
 from click.testing import CliRunner
 
-from bundle.cluster import ApplyRequest, Cluster, apply_bundle
+from bundle.cluster import Cluster
 from bundle.errors import BundleError, RollbackError, TrustRollbackError
+from bundle.handoff import ApplyRequest, Handoff, apply_bundle
 from bundle.keyring import Keyring, from_payload
 from bundle.lineage import APPLIED_AT, format_applied
 from bundle.rollback import DowngradePermit, sign_permit
 from bundle.trustfloor import Floor, check_floor, raised
+from bundle.verify import verify_bundle
 from outpost.cli import cli
 from tests.unit.bundle.factory import NOW, build_bundle, key, rotate_bundle_key, vendor
 
@@ -154,3 +156,27 @@ def test_apply_refuses_a_chain_below_the_trust_floor_and_raises_it(tmp_path: Pat
     with pytest.raises(TrustRollbackError, match="already trusts keyring v2"):
         _apply(old, fake, v1.trust_root())
     assert fake.writes == before
+
+
+def test_the_airgap_path_shares_the_handoff_and_takes_a_permit(tmp_path: Path) -> None:
+    """`airgap import` hands over through the same Handoff: permit honoured, registry recorded."""
+    v, fake = vendor(), FakeCluster([_applied(9)])
+    permit = DowngradePermit("acme-platform", "stable", 7, "2.14.0", NOW + timedelta(days=1))
+    envelope = sign_permit(permit, v.bundle_keys[:1]).to_json()
+    path = build_bundle(tmp_path, v, images=True)
+    request = ApplyRequest(
+        path, v.trust_root(), "outpost-system", envelope, skip_images=True,
+        continue_if_imported=True,
+    )  # fmt: skip
+    handoff = Handoff(cast(Cluster, fake), request, NOW)
+    verified = verify_bundle(path, v.trust_root(), NOW, staging=tmp_path / "s", admit=handoff.admit)
+    result = handoff.apply(verified, "registry.example:5000/acme")
+    assert result.plan.decision == "downgrade"
+    spec = fake.bundle_objects[-1]["spec"]
+    assert spec["downgradePermit"] == envelope.decode()
+    assert spec["registry"] == "registry.example:5000/acme"
+
+
+def test_airgap_import_offers_permit() -> None:
+    result = CliRunner().invoke(cli, ["airgap", "import", "--help"])
+    assert "--permit" in result.output
