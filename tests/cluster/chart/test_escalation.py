@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
+import k8syaml
 from tests.cluster.chart import manifests as m
 from tests.cluster.chart.matrix import Scenario, write_matrix
 from tests.cluster.chart.release import (
@@ -358,7 +358,7 @@ def test_network_policy_reaches_only_the_api_servers_addresses(attack: Attack) -
         )
     finally:
         cluster.kubectl_run("delete", "endpointslice", name, "-n", "default", check=False)
-    (rendered,) = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] == "NetworkPolicy"]
+    (rendered,) = [d for d in k8syaml.load_all(proc.stdout) if d and d["kind"] == "NetworkPolicy"]
     rule = _api_rule(rendered)
     assert _peers(rule) == service_ips | {"192.0.2.77/32"}
     assert {p["port"] for p in rule["ports"]} == {443, 6443, 16443}
