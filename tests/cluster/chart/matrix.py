@@ -110,7 +110,11 @@ def cluster_rows(s: Scenario) -> list[tuple[str, bool]]:
         (f"get configmaps/outpost-content-0a1b2c -n {own}", True),
         (f"update configmaps/outpost-content-0a1b2c -n {own}", False),
         (f"get configmaps -n {foreign}", False),
+        # The trust floor: created on first use, read and raised by name, never deleted.
+        (f"create configmaps -n {own}", True),
+        (f"get configmaps/outpost-trust-floor -n {own}", True),
         (f"patch configmaps/outpost-trust-floor -n {own}", True),
+        (f"update configmaps/outpost-trust-floor -n {own}", False),
         (f"delete configmaps/outpost-trust-floor -n {own}", False),
         (f"delete configmaps/outpost-agent-spool -n {own}", False),
         (f"update leases.coordination.k8s.io/outpost-agent -n {own}", True),
