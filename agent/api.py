@@ -65,6 +65,8 @@ class Reason:
     """Ready=False: the API server refused a write; the message quotes its answer."""
     NAMESPACE_CONFLICT = "NamespaceConflict"
     """Stalled: a requested namespace exists and is not labelled for this tenant or application."""
+    RESERVED_NAMESPACE = "ReservedNamespace"
+    """Stalled: a requested namespace is reserved by the DataPlane's `spec.reservedNamespaces`."""
     TENANT_NOT_FOUND = "TenantNotFound"
     """Stalled: `spec.tenantRef.name` names no Tenant."""
     NAMESPACE_NOT_IN_TENANT = "NamespaceNotInTenant"

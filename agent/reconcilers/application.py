@@ -23,6 +23,7 @@ from agent.core.application.spec import (
 from agent.core.conditions import Problem
 from agent.core.decision import Decision, failure_status
 from agent.core.objects import Obj, ObjectRef
+from agent.core.reserved import DEFAULT_RESERVED, reserved_patterns
 from agent.errors import AgentError, ChartRenderError, HelmError, KubeError
 from agent.kube.events import Notice, emit
 from agent.reconcilers.act import act, apply_all, ensure_finalizer, report, report_failure, strip
@@ -77,14 +78,23 @@ def _release_namespace(app: KubeObject, spec: AppSpec, tenant: KubeObject | None
     return target
 
 
+async def _reserved(ctx: Context) -> tuple[str, ...]:
+    """The reserved namespace names of the DataPlane (the first by name, as for tenants)."""
+    dataplanes = await ctx.kube.list_objects(api.API_VERSION, "DataPlane")
+    first = min(dataplanes, key=lambda o: o["metadata"]["name"]) if dataplanes else None
+    return reserved_patterns(first)
+
+
 async def observe(ctx: Context, app: KubeObject, spec: AppSpec) -> ApplicationObservation:
     tenant = await _tenant(ctx, spec)
     target = resolve_namespace(spec, tenant)
     namespace = target if isinstance(target, str) else ""
     labels = None
+    reserved = DEFAULT_RESERVED
     if namespace and not spec.tenant:
         found = await ctx.kube.get("v1", "Namespace", namespace)
         labels = (found["metadata"].get("labels") or {}) if found else None
+        reserved = await _reserved(ctx)
     release: HelmRelease | None = None
     objects: tuple[Obj, ...] = ()
     desired: list[Obj] = []
@@ -99,7 +109,7 @@ async def observe(ctx: Context, app: KubeObject, spec: AppSpec) -> ApplicationOb
         desired.append(render_namespace(app, namespace))
     refs = set(inventory(desired)) | set(inventory_from_status(app.get("status")))
     live = await _live(ctx, sorted(refs))
-    return ApplicationObservation(app, tenant, labels, live, release, objects)
+    return ApplicationObservation(app, tenant, labels, live, release, objects, reserved)
 
 
 async def _live(ctx: Context, refs: list[ObjectRef]) -> dict[ObjectRef, Obj]:

@@ -31,6 +31,7 @@ from agent.core.decision import Decision, HelmAction, finish, suspended_outcome
 from agent.core.health.assess import HealthSummary, assess, summarize
 from agent.core.health.state import Health, HealthState
 from agent.core.objects import Obj, ObjectRef, out_of_sync
+from agent.core.reserved import DEFAULT_RESERVED, reserved_problem
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class ApplicationObservation:
     live: Mapping[ObjectRef, Obj] = field(default_factory=dict)
     release: HelmRelease | None = None
     release_objects: tuple[Obj, ...] = ()
+    reserved: tuple[str, ...] = DEFAULT_RESERVED
+    """The DataPlane's reserved namespace names (data-plane apps may not use them)."""
 
 
 def decide_application(obs: ApplicationObservation, now: datetime) -> Decision:
@@ -86,10 +89,10 @@ def _target(obs: ApplicationObservation, app: AppSpec) -> str | Problem:
 
 
 def _namespace_free(obs: ApplicationObservation, app: AppSpec, namespace: str) -> str | Problem:
-    """A data-plane app's namespace must be new or already labelled for this app."""
+    """A data-plane app's namespace must be new or labelled for this app, and not reserved."""
     labels = obs.namespace_labels
     if labels is None or labels.get(api.LABEL_APPLICATION) == app.name:
-        return namespace
+        return reserved_problem(namespace, obs.reserved, "spec.namespace") or namespace
     message = (
         f"Namespace '{namespace}' already exists and is not labelled "
         f"`{api.LABEL_APPLICATION}={app.name}`; choose another `spec.namespace` or label it."

@@ -24,6 +24,8 @@ from agent.core.objects import Obj, ObjectRef, is_namespaced, owner_reference, r
 RELEASE_NAME_MAX = 53
 REVISION_LENGTH = 32
 REVISION_MARK = "outpost.dev/revision="
+APP_POD_SECURITY = "baseline"
+"""Pod Security level of a data-plane app's own namespace (enforce, audit and warn)."""
 Namespaced = Callable[[str], bool]
 """kind → whether it is namespaced (default: `agent.objects.is_namespaced`)."""
 
@@ -153,7 +155,10 @@ def app_labels(app: AppSpec) -> dict[str, str]:
 
 def render_namespace(application: Mapping[str, Any], namespace: str) -> Obj:
     """The namespace of a data-plane-scoped app, labelled and owned by the Application."""
-    labels = app_labels(AppSpec.from_object(application))
+    # Pod Security is always enforced on the agent's namespaces (the chart's admission policy
+    # refuses one without it); an application's own namespace gets the tenants' default level.
+    psa = dict.fromkeys(api.PSA_LABELS, APP_POD_SECURITY)
+    labels = {**app_labels(AppSpec.from_object(application)), **psa}
     meta = {"name": namespace, "labels": labels, "ownerReferences": [owner_reference(application)]}
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 

@@ -21,6 +21,9 @@ from agent.core.tenant import render as tenancy
 from agent.core.tenant.render import NamespaceLabels, Usage, check
 from agent.core.tenant.spec import TenantDefaults, TenantSpec
 
+REFUSED = (api.Reason.NAMESPACE_CONFLICT, api.Reason.RESERVED_NAMESPACE)
+"""Reasons for which a namespace gets nothing at all: it is someone else's, or reserved."""
+
 
 @dataclass(frozen=True)
 class TenantObservation:
@@ -53,7 +56,7 @@ def decide_tenant(obs: TenantObservation, now: datetime) -> Decision:
     name = tenant["metadata"]["name"]
     problems = check(name, spec, obs.namespace_labels, obs.usage)
     desired = [obj for obj in tenancy.render(tenant, spec) if not _blocked(obj, problems)]
-    skip = {p.namespace for p in problems if p.reason == api.Reason.NAMESPACE_CONFLICT}
+    skip = {p.namespace for p in problems if p.reason in REFUSED}
     owned = [ns for ns in spec.namespaces if ns not in skip]
     return finish(
         tenant,
@@ -93,7 +96,7 @@ def _blocked(obj: Mapping[str, Any], problems: Sequence[Problem]) -> bool:
     for problem in problems:
         if problem.namespace != namespace:
             continue
-        if problem.reason == api.Reason.NAMESPACE_CONFLICT:
+        if problem.reason in REFUSED:
             return True
         if problem.reason == api.Reason.QUOTA_BELOW_USAGE and ref.kind == "ResourceQuota":
             return True

@@ -19,6 +19,7 @@ from typing import Any
 from agent import api
 from agent.core.conditions import Problem
 from agent.core.objects import Obj, add_quantities, exceeded, owner_reference
+from agent.core.reserved import reserved_problem
 from agent.core.tenant.spec import Egress, TenantSpec
 
 TENANT_CHILD_KINDS = (
@@ -157,12 +158,20 @@ Usage = Mapping[str, Mapping[str, str]]
 
 def check(tenant: str, spec: TenantSpec, labels: NamespaceLabels, usage: Usage) -> list[Problem]:
     """Every problem with `spec` given what exists, conflicts first."""
-    problems = [p for ns in spec.namespaces if (p := namespace_conflict(tenant, ns, labels))]
+    problems = [p for ns in spec.namespaces if (p := _refused(tenant, spec, ns, labels))]
     conflicted = {p.namespace for p in problems}
     for ns in spec.namespaces:
         if ns not in conflicted and (p := quota_below_usage(spec, ns, usage.get(ns) or {})):
             problems.append(p)
     return problems
+
+
+def _refused(
+    tenant: str, spec: TenantSpec, namespace: str, labels: NamespaceLabels
+) -> Problem | None:
+    """A name that belongs to someone else, or a reserved one: the agent touches neither."""
+    conflict = namespace_conflict(tenant, namespace, labels)
+    return conflict or reserved_problem(namespace, spec.reserved_namespaces, "spec.namespaces")
 
 
 def namespace_conflict(tenant: str, namespace: str, labels: NamespaceLabels) -> Problem | None:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.core.reserved import DEFAULT_RESERVED, reserved_patterns
+
 DEFAULT_ISOLATION = "default-deny"
 DEFAULT_POD_SECURITY = "baseline"
 DEFAULT_OWNER_ROLE = "admin"
@@ -41,6 +43,7 @@ class TenantDefaults:
     pod_security: str = DEFAULT_POD_SECURITY
     quota: Mapping[str, Any] = field(default_factory=dict)
     limit_range: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    reserved_namespaces: tuple[str, ...] = DEFAULT_RESERVED
 
     @classmethod
     def from_dataplane(cls, dataplane: Mapping[str, Any] | None) -> TenantDefaults:
@@ -51,6 +54,7 @@ class TenantDefaults:
             pod_security=(raw.get("podSecurity") or {}).get("level") or DEFAULT_POD_SECURITY,
             quota=dict((raw.get("quota") or {}).get("hard") or {}),
             limit_range=_limit_sections(raw.get("limitRange")),
+            reserved_namespaces=reserved_patterns(dataplane),
         )
 
 
@@ -71,6 +75,8 @@ class TenantSpec:
     namespace_labels: Mapping[str, str] = field(default_factory=dict)
     namespace_annotations: Mapping[str, str] = field(default_factory=dict)
     suspend: bool = False
+    reserved_namespaces: tuple[str, ...] = DEFAULT_RESERVED
+    """Names no tenant may use (the DataPlane's); not part of the Tenant's own spec."""
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any], defaults: TenantDefaults) -> TenantSpec:
@@ -93,6 +99,7 @@ class TenantSpec:
             namespace_labels=dict(meta.get("labels") or {}),
             namespace_annotations=dict(meta.get("annotations") or {}),
             suspend=bool(spec.get("suspend", False)),
+            reserved_namespaces=defaults.reserved_namespaces,
         )
 
 

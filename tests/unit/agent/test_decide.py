@@ -238,3 +238,21 @@ def test_requeue_and_event_rules() -> None:
     worse = conclude(before, Outcome("False", "HealthCheckFailed", "bad"), 1, LATER)
     (event,) = transition_events(before, worse)
     assert (event.type, event.reason) == ("Warning", "HealthCheckFailed")
+
+
+def test_reserved_namespace_stalls_and_skips_that_namespace() -> None:
+    obj = tenant()
+    dataplane = {**DATAPLANE, "spec": {**DATAPLANE["spec"], "reservedNamespaces": ["a2", "x-*"]}}
+    decision = decide_tenant(TenantObservation(obj, dataplane), NOW)
+    assert types(decision) == {"Ready": ("False", "ReservedNamespace"),
+                               "Stalled": ("True", "ReservedNamespace")}  # fmt: skip
+    assert {ref_of(o).namespace or ref_of(o).name for o in decision.apply} == {"a1"}
+    assert decision.status is not None
+    assert decision.status["namespaces"] == ["a1"]
+
+
+def test_default_reserved_namespaces_apply_without_a_list() -> None:
+    obj = tenant(namespaces=["kube-extra", "a1"])
+    decision = decide_tenant(TenantObservation(obj, None), NOW)
+    assert types(decision)["Ready"] == ("False", "ReservedNamespace")
+    assert "kube-extra" in decision.conditions[0].message

@@ -220,3 +220,20 @@ def test_deletion_uninstalls_helm_release() -> None:
     decision = visit(obj, release=HelmRelease("deployed", 1, "x"))
     assert decision.uninstall == release_name(AppSpec.from_object(obj))
     assert visit(obj).release_finalizer
+
+
+def test_reserved_namespace_of_a_data_plane_app_stalls() -> None:
+    obj = app(namespace="cert-manager", manifests={"objects": [DEPLOY]})
+    decision = visit(obj, reserved=("kube-*", "cert-*"))
+    assert types(decision) == {"Ready": ("False", "ReservedNamespace"),
+                               "Stalled": ("True", "ReservedNamespace")}  # fmt: skip
+    assert decision.apply == ()
+    assert "cert-manager" in decision.conditions[0].message
+
+
+def test_data_plane_app_namespace_enforces_pod_security() -> None:
+    decision = visit(app(namespace="acme-system", manifests={"objects": [DEPLOY]}))
+    (namespace,) = [o for o in decision.apply if o["kind"] == "Namespace"]
+    labels = namespace["metadata"]["labels"]
+    assert {labels[k] for k in api.PSA_LABELS} == {"baseline"}
+    assert labels[api.LABEL_APPLICATION] == "web"
