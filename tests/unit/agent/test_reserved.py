@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
+import k8syaml
 from agent import api
 from agent.core.reserved import DEFAULT_RESERVED, is_reserved, reserved_patterns, reserved_problem
 
@@ -43,6 +42,6 @@ def test_problem_names_the_field_and_the_reason() -> None:
 
 
 def test_crd_default_is_the_agents_default() -> None:
-    crd = yaml.safe_load(CRD.read_text())
+    crd = k8syaml.load(CRD.read_text())
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert tuple(spec["properties"]["reservedNamespaces"]["default"]) == DEFAULT_RESERVED
