@@ -32,7 +32,7 @@ from airgap.journal import UploadJournal
 from airgap.layout import read_layout
 from airgap.plan import PushPlan
 from airgap.progress import NullObserver, PushObserver, RichObserver
-from airgap.push import PushSummary, apply_push, plan_push
+from airgap.push import PushSummary, apply_push, check_repositories, plan_push
 from airgap.registry import RegistryClient
 from airgap.upload import UploadSettings
 from bundle.delta import base_blob_digests
@@ -130,6 +130,8 @@ def send(
     cancel: threading.Event | None,
 ) -> tuple[PushSummary | None, tuple[ChartPush, ...], int]:
     """Push the images (as planned) then the charts, with progress bars over both."""
+    prefix = f"oci://{client.address.netloc}/"
+    check_repositories(push, client, [c.url.removeprefix(prefix) for c in charts if not c.exists])
     total = (push.bytes_to_send if push else 0) + sum(c.bytes_to_send for c in charts)
     bars: AbstractContextManager[PushObserver | None] = (
         RichObserver(total) if request.progress and total else nullcontext(None)
@@ -140,7 +142,7 @@ def send(
         if push is not None:
             images = apply_push(
                 push, client, journal=request.journal, observer=counter,
-                settings=request.settings, workers=request.workers, cancel=cancel,
+                settings=request.settings, workers=request.workers, cancel=cancel, check=False,
             )  # fmt: skip
         pushed = push_charts(content, client, request.journal, counter)
     return images, pushed, counter.sent - (images.bytes_sent if images else 0)

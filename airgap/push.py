@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from airgap.errors import UploadStoppedError
+from airgap.errors import RepositoryMissingError, UploadStoppedError
 from airgap.graph import LayoutGraph, blob_path
 from airgap.journal import UploadJournal
 from airgap.layout import iter_file
@@ -139,16 +139,20 @@ def apply_push(
     settings: UploadSettings | None = None,
     workers: int = DEFAULT_WORKERS,
     cancel: threading.Event | None = None,
+    check: bool = True,
 ) -> PushSummary:
     """Execute `plan`; raises the first failure (other uploads stop at a chunk boundary).
 
     Setting `cancel` stops chunked uploads at their next chunk boundary, journaled, so the
-    next run resumes them (raises PushCancelledError).
+    next run resumes them (raises PushCancelledError). `check=False` skips the probe of
+    `check_repositories` (the caller did it already).
 
     All blobs are queued at once, largest first, so small repositories do not wait behind a
     big layer; a mount waits for its source's upload. Each repository's manifests go up as
     soon as its blobs are in.
     """
+    if check:
+        check_repositories(plan, client)
     observer = observer or NullObserver()
     uploader = BlobUploader(
         client, journal or UploadJournal(None), observer, settings or UploadSettings()
@@ -176,6 +180,28 @@ def apply_push(
         manifests_skipped=len(plan.manifest_steps) - pushed,
         images=plan.images,
     )
+
+
+def check_repositories(
+    plan: PushPlan | None, client: RegistryClient, extra: Sequence[str] = (), workers: int = 4
+) -> None:
+    """Refuse, before sending anything, when repositories that get content do not exist and
+    the registry does not create them on push; name every one of them. `extra`: more
+    repositories that will get content (e.g. charts)."""
+    busy = [
+        r.repository
+        for r in (plan.repositories if plan else ())
+        if any(b.action != "exists" for b in r.blobs) or any(not m.exists for m in r.manifests)
+    ]
+    busy = list(dict.fromkeys([*busy, *extra]))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
+        accepted = list(pool.map(client.accepts_push, busy))
+    missing = [repo for repo, ok in zip(busy, accepted, strict=True) if not ok]
+    if missing:
+        raise RepositoryMissingError(
+            f"registry {client.address.netloc} does not create repositories on push; create"
+            f" these first, then rerun: {', '.join(missing)} (nothing was pushed)"
+        )
 
 
 def _submit_blobs(

@@ -77,6 +77,23 @@ class RegistryClient:
         )
         return self._location(response.headers.get("Location"), f"upload to {repo}")
 
+    def accepts_push(self, repo: str) -> bool:
+        """Whether the registry takes uploads into `repo`: an upload is started, then cancelled.
+
+        False when it answers NAME_UNKNOWN (404), as registries do that create repositories
+        only through their own API (e.g. ECR), not on the first push.
+        """
+        response = self.session.request(
+            "POST",
+            f"/v2/{repo}/blobs/uploads/",
+            expect=(202, 404),
+            what=f"checking that {repo} takes uploads",
+        )
+        if response.status_code == 404:
+            return False
+        self.cancel_upload(self._location(response.headers.get("Location"), f"upload to {repo}"))
+        return True
+
     def mount_blob(self, repo: str, digest: str, source: str) -> str | None:
         """Cross-repository mount; None when mounted, else the Location of a started upload."""
         response = self.session.request(
