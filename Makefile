@@ -64,8 +64,9 @@ demo: install system-deps binaries
 demo-down: install
 	$(BIN)/python -m examples.demo down
 
+# The demo's own sample: signed with throwaway keys, its multi-arch images inside the bundle.
 sample-bundle: install
-	$(BIN)/python -m bundle.sample out/sample
+	$(BIN)/python -m examples.demo_airgap out/sample
 
 bench: install binaries system-deps
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -8,8 +8,11 @@
    for the chart's ServiceAccount (its RBAC is what the agent gets);
 5. the air-gapped import pushes images and charts into a private registry, digest for digest,
    and hands the Bundle to the cluster; the agent re-verifies it and applies it;
-6. tenants, applications and the bundle become Ready; the pods pull from the private registry;
-7. the agent enrolls with the hub and the first signed report arrives.
+6. tenants, applications, the bundle and the DataPlane become Ready; the pods pull from the
+   private registry;
+7. the agent enrolls with the hub and the first signed report arrives;
+8. an Application whose custom resource publishes no status shows Ready=Unknown (never a false
+   True), and is removed again, so the demo ends with every object Ready.
 
 Everything stays up afterwards so you can look around; `make demo-down` stops it all.
 `python -m examples.demo down` is the same as `make demo-down`.
@@ -127,16 +130,34 @@ def start_agent(env: dict[str, str], work: Path, trust: Path, hub: tuple[str, st
 
 
 def wait_ready(env: dict[str, str]) -> None:
-    wait = ("kubectl", "wait", "--timeout=300s")
-    run(*wait, "--for=condition=Applied", "bundles", "--all", env=env)
-    run(*wait, "--for=condition=Ready", "tenants", "--all", env=env)
-    run(*wait, "--for=condition=Ready", "application/webapp", "application/report-api", env=env)
+    """Every Outpost object of the sample is Ready (kubectl's own wait is the judge)."""
+    wait = ("kubectl", "wait", "--timeout=300s", "--for=condition=Ready")
+    for kind in ("tenants", "applications", "bundles", "dataplanes"):
+        run(*wait, kind, "--all", env=env)
     run("kubectl", "get", "dataplanes,tenants,applications,bundles", env=env)
-    console.print(
-        "widget-operator deploys a Widget custom resource that publishes no status: Outpost "
-        "counts it as Unknown, not healthy, so that application (and the DataPlane summary) "
-        "are not Ready, on purpose."
+
+
+def show_unknown_health(env: dict[str, str]) -> None:
+    """An Application whose custom resource publishes no status: Unknown, never a false True.
+
+    Applied by hand after the green state, shown, and deleted again, so the demo ends green.
+    """
+    app = ROOT / "examples" / "unknown-health" / "app-widget-sample.yaml"
+    run("kubectl", "apply", "-f", str(app), env=env)
+    run(
+        "kubectl",
+        "wait",
+        "--timeout=120s",
+        "--for=jsonpath={.status.conditions[?(@.type=="
+        '"Ready")].reason}=CustomResourceHealthUnknown',
+        "application/widget-sample",
+        env=env,
     )
+    run("kubectl", "get", "application/widget-sample", env=env)
+    console.print("The Widget publishes no status, so Outpost says Unknown instead of guessing.")
+    run("kubectl", "delete", "-f", str(app), "--wait=true", "--timeout=120s", env=env)
+    run(*("kubectl", "wait", "--timeout=120s", "--for=condition=Ready", "dataplanes", "--all"),
+        env=env)  # fmt: skip
 
 
 def show_report(hub_url: str) -> None:
@@ -194,6 +215,8 @@ def main() -> None:
     wait_ready(env)
     step("7. Signed status, outbound only: reports at the hub")
     show_report(hub[0])
+    step("8. Health that cannot be told: a custom resource without status is Unknown")
+    show_unknown_health(env)
     step("Done")
     console.print(f"Fleet page:  {hub[0]}/")
     console.print('Explore:     eval "$(.venv/bin/outpost dev env)"')

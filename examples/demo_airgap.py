@@ -10,6 +10,7 @@ reference `<registry>/…@sha256:…`. The agent must already run with that trus
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -116,3 +117,19 @@ def _images(env: dict[str, str], namespace: str) -> list[str]:
         return []
     pods = json.loads(proc.stdout).get("items", [])
     return [c["image"] for p in pods for c in p["spec"]["containers"]]
+
+
+def sample_main(argv: list[str]) -> None:
+    """`make sample-bundle`: the demo's own sample (images inside) into OUTDIR, without a cluster."""
+    if len(argv) != 1:
+        raise SystemExit("usage: python -m examples.demo_airgap OUTDIR")
+    workdir = Path(argv[0])
+    workdir.mkdir(parents=True, exist_ok=True)
+    console = Console(stderr=True)
+    sample = prepare(console, dict(os.environ), workdir)
+    print(sample.bundle)
+    print(sample.trust)
+
+
+if __name__ == "__main__":
+    sample_main(sys.argv[1:])
