@@ -120,7 +120,7 @@ def _images(env: dict[str, str], namespace: str) -> list[str]:
 
 
 def sample_main(argv: list[str]) -> None:
-    """`make sample-bundle`: the demo's own sample (images inside) into OUTDIR, without a cluster."""
+    """`make sample-bundle`: the demo's sample, images inside, into OUTDIR; no cluster needed."""
     if len(argv) != 1:
         raise SystemExit("usage: python -m examples.demo_airgap OUTDIR")
     workdir = Path(argv[0])
