@@ -39,6 +39,11 @@ def agent_group() -> None:
     "--helm", "helm_path", help="helm binary (default: $OUTPOST_HELM, else helm on PATH)."
 )
 @click.option("--chart-root", help="Directory that bundle chart paths are relative to.")
+@click.option(
+    "--usage-window-seconds",
+    type=int,
+    help="Length of a usage accounting window in seconds (default 3600).",
+)
 @click.option("--identity", help="This replica's name in the leader Lease (default: hostname).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info")
 def run_command(log_level: str, **options: object) -> None:

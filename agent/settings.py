@@ -25,6 +25,8 @@ DEFAULT_LEASE_SECONDS = 15.0
 DEFAULT_RENEW_SECONDS = 5.0
 DEFAULT_STALL_SECONDS = 180.0
 DEFAULT_REQUEST_TIMEOUT = 30.0
+DEFAULT_USAGE_WINDOW_SECONDS = 3600
+MIN_USAGE_WINDOW_SECONDS = 10
 HELM_HOME_ROOT = "/tmp/outpost-helm"
 
 # Environment variable → field name; command-line options override these.
@@ -47,6 +49,7 @@ ENV_NAMES = {
     "OUTPOST_TRUST_ROOT": "trust_root",
     "OUTPOST_TENANT_CLUSTERROLE": "tenant_cluster_role",
     "OUTPOST_SERVICE_ACCOUNT": "service_account",
+    "OUTPOST_USAGE_WINDOW_SECONDS": "usage_window_seconds",
 }
 
 
@@ -84,6 +87,8 @@ class AgentSettings:
     """ClusterRole the agent binds itself to inside each namespace it manages (chart-provided)."""
     service_account: str = ""
     """`namespace/name` of the agent's ServiceAccount; with the role above, enables bootstrap."""
+    usage_window_seconds: int = DEFAULT_USAGE_WINDOW_SECONDS
+    """Length of a usage accounting window (chart value `usage.windowSeconds`)."""
 
 
 def from_env(
@@ -181,6 +186,10 @@ def _validate(s: AgentSettings) -> None:
         (s.write_qps > 0 and s.write_burst >= 1, "write rate limit needs qps > 0 and burst >= 1"),
         (1 <= s.helm_concurrency <= 16, "helm concurrency must be 1..16"),
         (s.renew_seconds < s.lease_seconds, "lease renew period must be shorter than the lease"),
+        (
+            s.usage_window_seconds >= MIN_USAGE_WINDOW_SECONDS,
+            f"usage window must be at least {MIN_USAGE_WINDOW_SECONDS} seconds",
+        ),
     ]
     for ok, message in checks:
         if not ok:

@@ -31,7 +31,9 @@ from agent.runtime.queue import WorkQueue
 from agent.runtime.triggers import OWNED_KINDS, Triggers
 from agent.settings import AgentSettings
 from agent.sync import config as sync_config
+from agent.sync.metering import Meter
 from agent.sync.service import run_sync
+from agent.sync.usage_cluster import KubeUsage
 
 log = logging.getLogger(__name__)
 TRIM_SECONDS = 15.0
@@ -48,6 +50,7 @@ class Controller:
         self.settings = settings
         self.kube = kube
         self.metrics = Metrics()
+        self.meter: Meter | None = None
         self.queue = WorkQueue(self.handle, settings.concurrency)
         self.triggers = Triggers(self.queue.add, self.metrics.watched)
         self.ctx = Context(
@@ -77,7 +80,7 @@ class Controller:
         while True:
             await elector.leading.wait()
             work: asyncio.Future[object] = asyncio.ensure_future(
-                asyncio.gather(self.queue.run(), self._resync(), self._sync())
+                asyncio.gather(self.queue.run(), self._resync(), self._sync(), self._meter())
             )
             lost: asyncio.Future[object] = asyncio.ensure_future(elector.lost.wait())
             await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
@@ -101,6 +104,20 @@ class Controller:
                 await run_sync(config, token, self.kube, self.settings.namespace)
             except Exception:
                 log.exception("status sync failed; restarting it in %.0f s", SYNC_RESTART_SECONDS)
+            await asyncio.sleep(SYNC_RESTART_SECONDS)
+
+    async def _meter(self) -> None:
+        """Usage metering, on the leader only (one writer of the usage checkpoint)."""
+        while True:
+            try:
+                if self.meter is None:
+                    usage = KubeUsage(self.kube, self.settings.namespace)
+                    self.meter = Meter(usage, self.settings.usage_window_seconds)
+                await self.meter.run()
+            except Exception:
+                log.exception(
+                    "usage metering failed; restarting it in %.0f s", SYNC_RESTART_SECONDS
+                )
             await asyncio.sleep(SYNC_RESTART_SECONDS)
 
     async def _resync(self) -> None:
@@ -138,6 +155,7 @@ class Controller:
             "outpost_queue_busy": float(self.queue.busy),
             "outpost_seconds_since_watch_event": time.monotonic() - self.metrics.last_watch_event,
         }
+        out.update(self.meter.gauges() if self.meter else {})
         for (verb, resource), n in kube.requests.items():
             out[f'outpost_api_requests_total{{verb="{verb}",resource="{resource}"}}'] = float(n)
         return out

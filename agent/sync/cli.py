@@ -20,6 +20,7 @@ from agent.sync import cluster
 from agent.sync.cycle import Cycle, new_nonce
 from agent.sync.report import ReportOptions
 from agent.sync.snapshot import ClusterSnapshot
+from agent.sync.usage_cluster import KubeUsage, with_usage
 from bundle.errors import BundleError
 from bundle.keyfiles import write_replace
 
@@ -44,9 +45,11 @@ async def _with_cycle(
 ) -> bytes:
     """Open the cluster-backed cycle, gather a snapshot, run `use`, close the client."""
     stores, gather = await cluster.open_stores(kubeconfig, namespace, include_owners)
+    usage = KubeUsage(stores.kube, namespace)
     try:
-        snapshot = await gather()
-        return await use(Cycle(stores, ReportOptions(include_owners=include_owners)), snapshot)
+        snapshot = await with_usage(gather, usage)()
+        options = ReportOptions(include_owners=include_owners)
+        return await use(Cycle(stores, options, usage=usage), snapshot)
     finally:
         await stores.kube.close()
 

@@ -27,6 +27,7 @@ from agent.sync.state import (
     ensure_identity,
     new_key,
 )
+from agent.sync.usage_records import UsageStore, records_in
 from wire import enrollment
 
 PENDING_AGENT_ID = "agt_pending"
@@ -45,6 +46,7 @@ class Cycle:
     stores: Stores
     options: report.ReportOptions = field(default_factory=report.ReportOptions)
     limits: SpoolLimits = field(default_factory=SpoolLimits)
+    usage: UsageStore | None = None
 
     async def preview(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
         """The payload the next report would carry; writes nothing, does not advance `seq`."""
@@ -60,9 +62,15 @@ class Cycle:
         key, state = await ensure_identity(self.stores, self.stores)
         payload, state = report.build_report(snapshot, state, now, nonce, self.options)
         envelope = report.sign_report(payload, key)
-        spool, dropped = enqueue(await self.stores.load_spool(), envelope, self.limits)
+        before = await self.stores.load_spool()
+        spool, dropped = enqueue(before, envelope, self.limits)
         await self.stores.save_state(state.count_dropped(dropped))
         await self.stores.save_spool(spool)
+        if self.usage is not None:
+            # Spooled: the records now travel with the report. A report the spool had to drop
+            # gives its records back, so the next report carries them (the hub deduplicates).
+            await self.usage.acknowledge(snapshot.usage)
+            await self.usage.restore(records_in(e for e in before if e not in spool))
         return envelope
 
     async def export(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:

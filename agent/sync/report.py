@@ -131,6 +131,7 @@ def build_report(
     doc = header(snapshot, state, now, nonce)
     doc["agent_version"] = opts.agent_version
     doc["summary"] = summary(snapshot)
+    doc["usage"] = [record.to_event(state.agent_id) for record in snapshot.usage]
     payload = fit(doc, lists(snapshot, opts), opts.max_bytes)
     after = replace(
         state,

@@ -19,6 +19,7 @@ from agent.sync.config import SyncConfig
 from agent.sync.cycle import Cycle
 from agent.sync.loop import LoopSeams, SyncLoop
 from agent.sync.report import ReportOptions
+from agent.sync.usage_cluster import KubeUsage, with_usage
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,11 @@ def build_loop(
     config: SyncConfig, token: str | None, kube: Kube, namespace: str
 ) -> tuple[SyncLoop, HubClient]:
     """The retrying loop over the agent's own client (one client, no second login)."""
-    stores, gather = KubeStores(kube, namespace), KubeGatherer(kube, config.include_owners)
+    stores, usage = KubeStores(kube, namespace), KubeUsage(kube, namespace)
+    gather = with_usage(KubeGatherer(kube, config.include_owners), usage)
     client = HubClient(config)
-    cycle = Cycle(stores, ReportOptions(include_owners=config.include_owners), config.spool)
+    options = ReportOptions(include_owners=config.include_owners)
+    cycle = Cycle(stores, options, config.spool, usage)
     seams = LoopSeams(
         clock=lambda: datetime.now(UTC),
         sleep=asyncio.sleep,

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.core.bundle import installed_bundle
 from wire.protocol import dig
+from wire.usage import UsageRecord
 
 READY_STATES = ("True", "False", "Unknown")
 # Reasons are CamelCase API constants; anything else may be free text and is not reported.
@@ -79,6 +80,8 @@ class ClusterSnapshot:
     tenants: tuple[TenantInfo, ...]
     applications: tuple[ApplicationInfo, ...]
     bundle: BundleInfo | None = None
+    usage: tuple[UsageRecord, ...] = ()
+    """Closed-window usage records waiting for a report (`agent.core.usage`)."""
 
 
 def safe_name(value: object) -> str:
