@@ -67,6 +67,8 @@ class Decision:
     """Everything one visit wants done; empty fields mean nothing to do."""
 
     apply: tuple[Obj, ...] = ()
+    repair: tuple[Obj, ...] = ()
+    """Objects of a Helm release to apply back as Helm (`agent.core.application.drift`)."""
     prune: tuple[ObjectRef, ...] = ()
     helm: HelmAction | None = None
     uninstall: str = ""
@@ -81,7 +83,7 @@ class Decision:
     @property
     def writes(self) -> int:
         """How many writes acting on this decision costs (0 when all is in sync)."""
-        changes = len(self.apply) + len(self.prune) + (self.status is not None)
+        changes = len(self.apply) + len(self.repair) + len(self.prune) + (self.status is not None)
         return changes + bool(self.helm) + bool(self.uninstall)
 
 

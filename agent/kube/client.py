@@ -161,12 +161,15 @@ class Kube:
                 return items
             params["continue"] = cont
 
-    async def apply(self, obj: KubeObject, *, subresource: str = "") -> KubeObject:
-        """Server-side apply as `outpost-agent`, taking over conflicting fields (they are ours)."""
+    async def apply(
+        self, obj: KubeObject, *, subresource: str = "", manager: str = FIELD_MANAGER
+    ) -> KubeObject:
+        """Server-side apply as `manager` (`outpost-agent`, or `helm` when putting back a Helm
+        release's objects), taking over conflicting fields (they are ours)."""
         res = await self.resolve(obj)
         meta = obj["metadata"]
         path = res.path(meta["name"], meta.get("namespace"), subresource)
-        params = {"fieldManager": FIELD_MANAGER, "force": "true"}
+        params = {"fieldManager": manager, "force": "true"}
         return dict(
             await self.request(
                 "PATCH", path, body=obj, params=params, content_type="application/apply-patch+yaml"

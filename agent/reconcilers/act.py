@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent import api
+from agent.core.application.drift import HELM_MANAGER
 from agent.core.decision import Decision, failure_status
 from agent.core.objects import Obj, ObjectRef
 from agent.errors import ConflictError, KubeError
@@ -35,6 +36,14 @@ async def apply_all(ctx: Context, objects: Sequence[Obj]) -> None:
         results = await asyncio.gather(*(ctx.kube.apply(obj) for obj in batch))
         for result in results:
             ctx.triggers.wrote(result)
+
+
+async def apply_as_helm(ctx: Context, objects: Sequence[Obj]) -> None:
+    """Put back a Helm release's drifted objects under Helm's field manager (see
+    `agent.core.application.drift` for why an apply and not a Helm upgrade)."""
+    results = await asyncio.gather(*(ctx.kube.apply(obj, manager=HELM_MANAGER) for obj in objects))
+    for result in results:
+        ctx.triggers.wrote(result)
 
 
 async def prune_all(ctx: Context, refs: Sequence[ObjectRef]) -> None:

@@ -10,7 +10,12 @@ from __future__ import annotations
 import asyncio
 
 from agent import api
-from agent.core.application.decide import ApplicationObservation, HelmRelease, decide_application
+from agent.core.application.decide import (
+    HELM_SAID,
+    ApplicationObservation,
+    HelmRelease,
+    decide_application,
+)
 from agent.core.application.spec import (
     AppSpec,
     inventory,
@@ -26,9 +31,17 @@ from agent.core.objects import Obj, ObjectRef
 from agent.core.reserved import DEFAULT_RESERVED, reserved_patterns
 from agent.errors import AgentError, ChartRenderError, HelmError, KubeError
 from agent.kube.events import Notice, emit
-from agent.reconcilers.act import act, apply_all, ensure_finalizer, report, report_failure, strip
+from agent.reconcilers.act import (
+    act,
+    apply_all,
+    apply_as_helm,
+    ensure_finalizer,
+    report,
+    report_failure,
+    strip,
+)
 from agent.reconcilers.context import Context, KubeObject
-from agent.reconcilers.release import install, read_release, recover_if_stuck
+from agent.reconcilers.release import chart_digest, install, read_release, recover_if_stuck
 
 AFTER_HELM = 2.0
 """Look again soon after a release changed: its objects are about to become healthy."""
@@ -98,10 +111,12 @@ async def observe(ctx: Context, app: KubeObject, spec: AppSpec) -> ApplicationOb
     release: HelmRelease | None = None
     objects: tuple[Obj, ...] = ()
     desired: list[Obj] = []
+    digest = ""
     if spec.helm is not None:
         ns = namespace or _release_namespace(app, spec, tenant)
         release, objects = await read_release(ctx, release_name(spec), ns)
         desired = list(objects)
+        digest = await chart_digest(ctx, spec.helm)
     elif namespace:
         rendered = render_manifests(app, namespace)
         desired = rendered if isinstance(rendered, list) else []
@@ -109,7 +124,9 @@ async def observe(ctx: Context, app: KubeObject, spec: AppSpec) -> ApplicationOb
         desired.append(render_namespace(app, namespace))
     refs = set(inventory(desired)) | set(inventory_from_status(app.get("status")))
     live = await _live(ctx, sorted(refs))
-    return ApplicationObservation(app, tenant, labels, live, release, objects, reserved)
+    return ApplicationObservation(
+        app, tenant, labels, live, release, objects, reserved, chart_digest=digest
+    )
 
 
 async def _live(ctx: Context, refs: list[ObjectRef]) -> dict[ObjectRef, Obj]:
@@ -127,6 +144,7 @@ async def act_helm(ctx: Context, app: KubeObject, decision: Decision) -> float |
     """Apply (the app's own namespace), run helm, prune, report."""
     try:
         await apply_all(ctx, decision.apply)
+        await apply_as_helm(ctx, decision.repair)
     except KubeError as exc:
         return await report_failure(ctx, app, exc)
     if decision.helm is not None:
@@ -141,6 +159,7 @@ async def act_helm(ctx: Context, app: KubeObject, decision: Decision) -> float |
         ctx,
         app,
         Decision(
+            prune=decision.prune,
             status=decision.status,
             events=decision.events,
             conditions=decision.conditions,
@@ -188,8 +207,20 @@ async def _run_helm(ctx: Context, app: KubeObject, decision: Decision) -> Decisi
 
 def _helm_said(exc: HelmError) -> str:
     """Helm's own words (redacted when captured) or, when it said nothing, what went wrong."""
-    said = exc.stderr.strip()
-    return f"helm said: {said[-600:]}" if said else str(exc)[-600:]
+    said = first_lines(exc.stderr)
+    return f"{HELM_SAID} {said}" if said else str(exc)[-MESSAGE_MAX:]
+
+
+MESSAGE_MAX = 600
+SAID_LINES = 4
+
+
+def first_lines(stderr: str) -> str:
+    """The first lines of Helm's error: from its first `Error:` line if it printed one (Helm 4
+    logs progress before it), else from the start; at most SAID_LINES lines, MESSAGE_MAX chars."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("Error:")), 0)
+    return " ".join(lines[start : start + SAID_LINES])[:MESSAGE_MAX]
 
 
 def _stall(ctx: Context, app: KubeObject, reason: str, message: str, revision: str) -> Decision:

@@ -103,9 +103,7 @@ async def materialize_chart(kube: KubeApi, settings: AgentSettings, chart_path: 
     from datetime import UTC
 
     now = datetime.now(UTC)
-    bundles = await kube.list_objects(api.API_VERSION, "Bundle")
-    applied = [b for b in bundles if Imported.from_object(b).applied_at is not None]
-    applied.sort(key=lambda b: Imported.from_object(b).applied_at or now, reverse=True)
+    applied = _applied(await kube.list_objects(api.API_VERSION, "Bundle"))
     try:
         trust = read_trust_root(settings)
         for bundle in applied:
@@ -119,6 +117,27 @@ async def materialize_chart(kube: KubeApi, settings: AgentSettings, chart_path: 
     raise AgentError(
         f"no applied Bundle carries the chart '{chart_path}'; import a bundle that has it"
     )
+
+
+async def signed_chart_digest(kube: KubeApi, chart_path: str) -> str:
+    """The signed sha256 recorded in `spec.content` for the chart `materialize_chart` would use
+    ("" when no applied Bundle carries it). Not verified here: `materialize_chart` verifies the
+    bytes before helm sees them; this only tells one chart's bytes from another's."""
+    for bundle in _applied(await kube.list_objects(api.API_VERSION, "Bundle")):
+        path = _chart_in(bundle, chart_path)
+        for item in (bundle.get("spec") or {}).get("content") or ():
+            if path and item.get("path") == path:
+                return str(item.get("sha256") or "")
+    return ""
+
+
+def _applied(bundles: list[KubeObject]) -> list[KubeObject]:
+    """Applied Bundles, the most recently applied first."""
+    from datetime import UTC
+
+    now = datetime.now(UTC)
+    applied = [b for b in bundles if Imported.from_object(b).applied_at is not None]
+    return sorted(applied, key=lambda b: Imported.from_object(b).applied_at or now, reverse=True)
 
 
 def _chart_in(bundle: KubeObject, chart_path: str) -> str:

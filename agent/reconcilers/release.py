@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import os
 from typing import Any
 
 from agent.core.application.decide import HelmRelease
-from agent.core.application.spec import describe_revision, revision_of
+from agent.core.application.spec import HelmSource, describe_revision, revision_of
 from agent.core.decision import HelmAction
 from agent.core.objects import Obj, is_namespaced
 from agent.errors import ChartRenderError, HelmError, KubeError
@@ -67,6 +68,35 @@ def _objects(ctx: Context, manifest: str, namespace: str) -> list[Obj]:
         if is_namespaced(obj["kind"]):
             meta.setdefault("namespace", namespace)
     return objs
+
+
+async def chart_digest(ctx: Context, helm: HelmSource) -> str:
+    """The digest of the chart's bytes when the agent can know it without a registry: a bundle
+    chart's signed sha256 (from the newest applied Bundle carrying it) or a digest of the files
+    of a chart under the chart root. "" for repository charts; an `oci://…@sha256:` reference
+    carries its digest in the spec already."""
+    if helm.location != "bundle":
+        return ""
+    local = os.path.join(ctx.settings.chart_root, helm.chart)
+    if os.path.exists(local):
+        return tree_digest(local)
+    from agent.reconcilers.content import signed_chart_digest
+
+    return await signed_chart_digest(ctx.kube, helm.chart)
+
+
+def tree_digest(path: str) -> str:
+    """sha256 over the relative names and bytes of every file under `path` (or of the file)."""
+    sha = hashlib.sha256()
+    if os.path.isfile(path):
+        files = [path]
+    else:
+        files = sorted(os.path.join(d, f) for d, _, names in os.walk(path) for f in names)
+    for name in files:
+        sha.update(os.path.relpath(name, path).encode() + b"\0")
+        with open(name, "rb") as handle:
+            sha.update(hashlib.sha256(handle.read()).digest())
+    return f"sha256:{sha.hexdigest()}"
 
 
 async def chart_of(ctx: Context, action: HelmAction) -> Chart:

@@ -9,11 +9,12 @@ for this revision failed, else judge health from the release's objects. The runt
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from agent import api
+from agent.core.application.drift import drifted, kept
 from agent.core.application.spec import (
     AppSpec,
     inventory,
@@ -27,7 +28,7 @@ from agent.core.application.spec import (
     tenant_not_ready,
 )
 from agent.core.conditions import Outcome, Problem
-from agent.core.decision import Decision, HelmAction, finish, suspended_outcome
+from agent.core.decision import Decision, Event, HelmAction, finish, suspended_outcome
 from agent.core.health.assess import HealthSummary, assess, summarize
 from agent.core.health.state import Health, HealthState
 from agent.core.objects import Obj, ObjectRef, out_of_sync
@@ -53,6 +54,9 @@ class ApplicationObservation:
     `namespace_labels`: labels of the target namespace if it exists (data-plane apps).
     `live`: live versions of desired and inventoried objects (absent: does not exist).
     `release` and `release_objects`: the Helm release and its parsed manifest (Helm apps).
+    `chart_digest`: the digest of the chart the release is made from, when the runtime knows it
+    (a bundle chart's signed sha256): part of the revision, so a fixed chart of the same name
+    and version is installed.
     """
 
     application: Obj
@@ -63,6 +67,7 @@ class ApplicationObservation:
     release_objects: tuple[Obj, ...] = ()
     reserved: tuple[str, ...] = DEFAULT_RESERVED
     """The DataPlane's reserved namespace names (data-plane apps may not use them)."""
+    chart_digest: str = ""
 
 
 def decide_application(obs: ApplicationObservation, now: datetime) -> Decision:
@@ -126,7 +131,7 @@ def _decide_manifests(
 def _decide_helm(
     obs: ApplicationObservation, app: AppSpec, namespace: str, now: datetime
 ) -> Decision:
-    rev, release = revision(app, namespace), obs.release
+    rev, release = revision(app, namespace, obs.chart_digest), obs.release
     own_ns = _own_namespace(obs, app, namespace)
     apply = tuple(out_of_sync(own_ns, obs.live))
     refs = inventory([*own_ns, *obs.release_objects])
@@ -142,8 +147,24 @@ def _decide_helm(
         action = _helm_action(app, namespace, rev)
         return finish(obs.application, outcome, fields, now, apply=apply, helm=action)
     fields["lastAppliedRevision"] = rev
-    outcome = _applying(len(apply)) if apply else _health_outcome(health)
-    return finish(obs.application, outcome, fields, now, apply=apply)
+    repair = tuple(drifted(obs.release_objects, obs.live, release_name(app), namespace))
+    if apply or repair:
+        outcome = _applying(len(apply) + len(repair))
+        decision = finish(obs.application, outcome, fields, now, apply=apply, repair=repair)
+        return _with_events(decision, _repair_notice(repair))
+    return finish(obs.application, _health_outcome(health), fields, now)
+
+
+def _repair_notice(repair: Sequence[Obj]) -> tuple[Event, ...]:
+    if not repair:
+        return ()
+    refs = inventory(repair)
+    shown = ", ".join(str(ref) for ref in refs[:5]) + (" …" if len(refs) > 5 else "")
+    return (Event("Normal", "DriftRepaired", f"Put back {len(refs)} objects: {shown}"),)
+
+
+def _with_events(decision: Decision, events: tuple[Event, ...]) -> Decision:
+    return replace(decision, events=decision.events + events)
 
 
 def _deployed(release: HelmRelease | None, rev: str) -> bool:
@@ -156,6 +177,8 @@ def _pending(release: HelmRelease) -> bool:
 
 # Failures found before Helm touched anything: the next visit must keep saying so.
 NOTHING_INSTALLED = (api.Reason.CHART_RENDER_FAILED, api.Reason.SOURCE_INVALID)
+HELM_SAID = "helm said:"
+"""How a failure message quotes Helm (`agent.reconcilers.application`)."""
 
 
 def _release_outcome(
@@ -172,6 +195,12 @@ def _release_outcome(
     )
     if release is None and ready.get("reason") in NOTHING_INSTALLED:
         return Outcome("False", str(ready["reason"]), str(ready.get("message", "")), stalled=True)
+    if ready.get("reason") == api.Reason.HELM_RELEASE_FAILED and HELM_SAID in ready.get(
+        "message", ""
+    ):
+        # The failed attempt recorded Helm's own words: keep them, they name the cause.
+        message = str(ready["message"])
+        return Outcome("False", api.Reason.HELM_RELEASE_FAILED, message, stalled=True)
     state = f"revision {release.number} is '{release.status}'" if release else "was not created"
     message = (
         f"Helm release '{release_name(app)}' {state} after installing this spec; fix the chart "
@@ -183,7 +212,8 @@ def _release_outcome(
 def decide_deletion(obs: ApplicationObservation, app: AppSpec, now: datetime) -> Decision:
     """Uninstall the release or prune the inventory; release the finalizer once all is gone."""
     previous = inventory_from_status(obs.application.get("status"))
-    remaining = tuple(ref for ref in previous if ref in obs.live)
+    # Objects a chart marks `helm.sh/resource-policy: keep` outlive the release, as in Helm.
+    remaining = tuple(ref for ref in previous if ref in obs.live and not kept(obs.live[ref]))
     namespace = (obs.application.get("status") or {}).get("namespace") or app.namespace
     uninstall = release_name(app) if app.helm is not None and obs.release is not None else ""
     if not remaining and not uninstall:

@@ -126,14 +126,18 @@ def release_name(app: AppSpec) -> str:
     return f"{name[: RELEASE_NAME_MAX - 9].rstrip('-')}-{digest}"
 
 
-def revision(app: AppSpec, namespace: str) -> str:
-    """A digest (32 hex) of all that, when changed, must trigger a new apply or Helm upgrade."""
+def revision(app: AppSpec, namespace: str, chart_digest: str = "") -> str:
+    """A digest (32 hex) of all that, when changed, must trigger a new apply or Helm upgrade:
+    the spec and, when known, the digest of the chart's bytes (a chart fixed under the same
+    name and version is a new revision). Without a digest the revision is the spec's alone."""
     desired = {
         "namespace": namespace,
         "helm": None if app.helm is None else vars(app.helm) | {"values": app.helm.values},
         "objects": list(app.objects),
         "version": app.version,
     }
+    if chart_digest:
+        desired["chart"] = chart_digest
     blob = json.dumps(desired, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:REVISION_LENGTH]
 

@@ -108,10 +108,13 @@ class Agents:
     started: list[Agent] = field(default_factory=list)
 
     def chart_root(self) -> Path:
-        """The test's chart root: the tiny chart, plus one whose templates cannot render."""
+        """The test's chart root: the tiny chart, one whose templates cannot render, and the
+        chart-shape corpus (tests/data/charts)."""
         root = self.tmp / "charts"
         if not root.exists():
             shutil.copytree(CHART_ROOT / "tiny-chart", root / "tiny-chart")
+            for shaped in ("vendor-web", "vendor-ingress"):
+                shutil.copytree(CHART_ROOT / "charts" / shaped, root / shaped)
             broken = root / "broken-chart"
             shutil.copytree(CHART_ROOT / "tiny-chart", broken)
             (broken / "templates" / "needs.yaml").write_text(

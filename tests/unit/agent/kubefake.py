@@ -42,6 +42,7 @@ class FakeKube:
         self.objects: dict[Key, dict[str, Any]] = {}
         self.writes: Counter[str] = Counter()
         self.events: list[tuple[str, str, str]] = []
+        self.managers: list[str] = []
         self._rv = itertools.count(1)
 
     @staticmethod
@@ -73,8 +74,11 @@ class FakeKube:
             if k == kind and (namespace is None or ns == namespace) and _matches(o, labels)
         ]
 
-    async def apply(self, obj: dict[str, Any], *, subresource: str = "") -> dict[str, Any]:
+    async def apply(
+        self, obj: dict[str, Any], *, subresource: str = "", manager: str = "outpost-agent"
+    ) -> dict[str, Any]:
         self.writes["APPLY"] = self.writes["APPLY"] + 1
+        self.managers.append(manager)
         meta = obj["metadata"]
         key = self.key(obj["kind"], meta["name"], meta.get("namespace"))
         live = self.objects.get(key)

@@ -142,10 +142,23 @@ def test_helm_first_visit_installs() -> None:
     assert types(decision)["Reconciling"] == ("True", "Progressing")
 
 
+def helm_made(objs: tuple[dict[str, Any], ...], release: str = "web") -> tuple[Any, ...]:
+    """The objects as Helm creates them: its ownership annotations and label added."""
+    out = copy.deepcopy(objs)
+    for obj in out:
+        meta = obj["metadata"]
+        meta["annotations"] = {
+            "meta.helm.sh/release-name": release,
+            "meta.helm.sh/release-namespace": meta.get("namespace", "a1"),
+        }
+        meta["labels"] = {**(meta.get("labels") or {}), "app.kubernetes.io/managed-by": "Helm"}
+    return out
+
+
 def helm_visit(obj: dict[str, Any], release: HelmRelease, healthy: bool = True) -> Decision:
     objects = (copy.deepcopy(DEPLOY) | {"metadata": {"name": "api", "namespace": "a1"}},)
     return visit(obj, tenant=ready_tenant(), release=release, release_objects=objects,
-                 live=live_of(objects, healthy))  # fmt: skip
+                 live=live_of(helm_made(objects), healthy))  # fmt: skip
 
 
 def test_helm_in_sync_reports_health_and_revision() -> None:
