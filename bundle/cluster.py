@@ -19,6 +19,7 @@ from bundle.importplan import (
 from bundle.keyring import Keyring
 from bundle.trustfloor import Floor, check_floor, floor_from_data, floor_to_data, raised
 from facts.api import BUNDLE, GROUP, TRUST_FLOOR_CONFIGMAP, VERSION
+from facts.objects import KubeObject
 
 PLURAL = BUNDLE.plural
 WORKERS = 8
@@ -55,7 +56,7 @@ class Cluster:
         except HTTPError as exc:
             raise BundleError(f"cannot {what}: {exc}; is the API server reachable?") from exc
 
-    def bundles(self) -> list[dict[str, Any]]:
+    def bundles(self) -> list[KubeObject]:
         found: Any = {}
         with self._call("list Bundles (are the Outpost CRDs installed?)"):
             found = self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)
@@ -84,14 +85,15 @@ class Cluster:
         with self._call(f"create namespace '{namespace}'", ok=(409,)):
             self.core.create_namespace(body)
 
-    def store(self, body: Any) -> None:
+    def store(self, body: KubeObject) -> None:
         name = body["metadata"]["name"]
         with self._call(f"create ConfigMap '{name}'", ok=(409,)):
-            self.core.create_namespaced_config_map(body["metadata"]["namespace"], body)
+            raw: Any = body  # the client takes plain JSON-shaped dicts as bodies
+            self.core.create_namespaced_config_map(body["metadata"]["namespace"], raw)
 
-    def create_bundle(self, body: dict[str, Any]) -> None:
+    def create_bundle(self, body: KubeObject) -> None:
         with self._call(f"create Bundle '{body['metadata']['name']}'"):
-            self.custom.create_cluster_custom_object(GROUP, VERSION, PLURAL, body)
+            self.custom.create_cluster_custom_object(GROUP, VERSION, PLURAL, dict(body))
 
     def _floor_object(self, namespace: str) -> Any:
         found: Any = None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,7 +81,7 @@ class Admission:
     def __init__(
         self,
         request: ApplyRequest,
-        bundles: list[dict[str, Any]],
+        bundles: Sequence[Mapping[str, Any]],
         head: Head,
         now: datetime,
         floor: Floor | None = None,

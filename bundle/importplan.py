@@ -21,6 +21,7 @@ from bundle.errors import BundleError
 from bundle.lineage import LABEL_CHANNEL, LABEL_PRODUCT, bundle_name
 from bundle.manifest import FileEntry, Manifest, VerifiedManifest
 from facts.api import API_VERSION, CONTENT_PREFIX
+from facts.objects import KubeObject
 
 CONTENT_LABEL = "outpost.dev/content"
 CONTENT_KEY = "content"
@@ -72,7 +73,8 @@ def check_fits(
             )
 
 
-def configmap(entry: FileEntry, data: bytes, namespace: str) -> dict[str, Any]:
+def configmap(entry: FileEntry, data: bytes, namespace: str) -> KubeObject:
+    """The immutable, content-addressed ConfigMap that stores one content file."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -93,7 +95,7 @@ def bundle_object(
     envelope: bytes,
     namespace: str,
     permit: bytes | None = None,
-) -> dict[str, Any]:
+) -> KubeObject:
     """The `Bundle` the agent acts on: envelopes as signed, content by digest and reference."""
     m = verified.manifest
     spec: dict[str, Any] = {
