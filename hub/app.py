@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from hub import fleet, openapi, page
+from hub import fleet, openapi, page, usage_views
 from hub.errors import Rejection
 from hub.service import Hub, Reply, json_reply
 from wire.protocol import MAX_BODY_BYTES
@@ -115,6 +115,14 @@ class HubApp:
             return json_reply(200, {"status": "ok"})
         if path == "/v1/agents":
             return json_reply(200, fleet.agents_doc(self.hub.store))
+        if path == "/v1/usage":
+            try:
+                return usage_views.usage_reply(self.hub, parse_qs(query))
+            except Rejection as exc:
+                return json_reply(exc.status, exc.to_dict())
+        if path == "/metrics":
+            text = usage_views.metrics_text(self.hub, self.hub.clock())
+            return Reply(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
         match = AGENT_PATH.match(path)
         if match is None or match["what"] != "reports":
             return rejection(404, "not_found", f"no such endpoint: GET {path}")

@@ -118,3 +118,30 @@ def key_create(out: str) -> None:
         handle.write(key_to_pem(key))
     click.echo(f"key id:     {dsse.key_id(key.public_key())}")
     click.echo(f"public key: {protocol.public_key_b64(key.public_key())}  (OUTPOST_HUB_KEYS)")
+
+
+@hub.command("usage")
+@click.option("--db", "db_url", required=True, help=DB_HELP)
+@click.option("--from", "from_", required=True, help="Windows starting at or after (RFC 3339).")
+@click.option("--to", "to", required=True, help="Windows starting before (RFC 3339).")
+@click.option("--install", "install", default="", help="Only this install (agent id).")
+@click.option("--tenant", default="", help="Only this tenant.")
+@click.option(
+    "--output", type=click.Choice(["csv", "json", "openmeter"]), default="csv", show_default=True
+)
+def usage_command(db_url: str, output: str, **query: str) -> None:
+    """Export the usage ledger (openmeter: CloudEvents NDJSON for OpenMeter's ingest)."""
+    from hub.errors import Rejection
+    from hub.usage_store import UsageLedger
+    from hub.usage_views import render
+
+    store = open_store(db_url)
+    try:
+        asked = {"from": query["from_"], "to": query["to"], "install": query["install"],
+                 "tenant": query["tenant"], "output": output}  # fmt: skip
+        _, body = render(UsageLedger(store), asked)  # type: ignore[arg-type]
+    except Rejection as exc:
+        raise HubError(str(exc)) from exc
+    finally:
+        store.close()
+    click.echo(body, nl=False)

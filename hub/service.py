@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,11 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundle import dsse
-from hub import checks
+from hub import checks, ledger
 from hub.errors import Rejection
+from hub.sqlstore import SqlStore
 from hub.store import AgentRecord, HubStore, StoredReport, TokenRecord
+from hub.usage_store import UsageLedger
 from wire import protocol
 from wire.ack import Ack, sign_ack
 from wire.errors import ProtocolError
@@ -61,6 +64,9 @@ class Hub:
         self.store = store
         self.key = key
         self.clock = clock
+        self.usage = UsageLedger(store) if isinstance(store, SqlStore) else None
+        self.counts: Counter[tuple[str, str]] = Counter()
+        """(what, outcome) → count since start: reports ingested/rejected by reason, records."""
 
     def create_token(self, ttl: timedelta = TOKEN_TTL) -> str:
         """A fresh one-time enrollment token; only its sha256 is stored."""
@@ -118,7 +124,26 @@ class Hub:
         return sha
 
     def ingest(self, agent_id: str, body: bytes, max_age: timedelta = checks.MAX_AGE_LIVE) -> Reply:
-        return answer(lambda: self.ingest_or_reject(agent_id, body, max_age))
+        reply = answer(lambda: self.ingest_or_reject(agent_id, body, max_age))
+        outcome = {200: "duplicate", 202: "ingested"}.get(reply.status)
+        if outcome is None:
+            error = json.loads(reply.body).get("error")
+            outcome = "rejected:" + str(error.get("code") if isinstance(error, dict) else error)
+        self.counts[("report", outcome)] += 1
+        return reply
+
+    def book_usage(self, agent: AgentRecord, payload: bytes) -> None:
+        """Enter a verified report's usage records in the ledger (idempotent: safe to repeat)."""
+        if self.usage is None:
+            return
+        now = self.clock()
+        sorted_ = ledger.admit(
+            protocol.decode_object(payload, "status report"), agent.cluster_uid, now
+        )
+        for _, reason in sorted_.refused:
+            self.counts[("usage", "refused:" + reason)] += 1
+        for record in sorted_.admitted:
+            self.counts[("usage", self.usage.put(agent.agent_id, record, now))] += 1
 
     def ingest_or_reject(self, agent_id: str, body: bytes, max_age: timedelta) -> Reply:
         now = self.clock()
@@ -128,6 +153,7 @@ class Hub:
             # Only then can it be an exact duplicate (it would have advanced `last_seq`).
             stored_ack = self.store.ack_for(agent_id, protocol.sha256_hex(payload))
             if stored_ack is not None:
+                self.book_usage(agent, payload)  # in case the first attempt stopped half way
                 return Reply(200, stored_ack)
         checked = checks.check_fresh(header, payload, agent, now, max_age)
         ack = Ack("report", agent_id, header.seq, checked.payload_sha256, now, checked.chain_gap)
@@ -139,6 +165,7 @@ class Hub:
         if not self.store.add_report(report):
             # The store's unique (agent, nonce) and seq compare-and-set decide atomically.
             raise Rejection(409, "replay", "a report with this `seq` or nonce is already stored")
+        self.book_usage(agent, payload)
         return Reply(202, signed)
 
     def rotate(self, agent_id: str, body: bytes) -> Reply:
