@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,10 +77,10 @@ def parse_time(text: object, what: str) -> datetime:
     """A report time; a string without a zone or not RFC 3339 breaks the protocol."""
     if not isinstance(text, str):
         raise ProtocolError(f"{what}: expected an RFC 3339 time string")
-    if rfc3339.parse_time(text) is None:
+    moment = rfc3339.parse_time(text)
+    if moment is None:
         raise ProtocolError(f"{what}: '{text}' is not an RFC 3339 time")
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
+    if not re.search(r"(Z|[+-]\d\d:?\d\d)$", text):  # a zone is required, not assumed
         raise ProtocolError(f"{what}: '{text}' has no time zone")
     return moment
 

@@ -39,6 +39,7 @@ from agent.reconcilers.relocate import relocated
 from bundle.errors import VerificationError
 from bundle.lineage import APPLIED_AT, Imported, format_applied, in_force, lineage, superseded_by
 from bundle.rollback import decide, verify_permit
+from facts import rfc3339
 from facts.api import CONTENT_PREFIX
 
 LABEL_PRODUCT = "outpost.dev/bundle-product"
@@ -122,7 +123,7 @@ def _evidence(bundle: KubeObject, checked: Checked, now: datetime) -> Evidence:
     signers = tuple(checked.verified.signers)
     when = now
     if live.get("manifestDigest") == digest and tuple(live.get("signerKeyIds") or ()) == signers:
-        when = datetime.fromisoformat(str(live["verifiedTime"]).replace("Z", "+00:00"))
+        when = rfc3339.parse_time(live.get("verifiedTime")) or now
     return Evidence(signers, digest, when, POLICY)
 
 
