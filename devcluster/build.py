@@ -46,10 +46,12 @@ class BinDir:
 
     @property
     def kwok_stages(self) -> Path:
+        """The kwok stages file that makes Pods Running and Ready without containers."""
         return self.path / "kwok-stages.yaml"
 
 
 def go_env() -> dict[str, str]:
+    """The environment of every go command: the local toolchain, no workspace, static builds."""
     return {**os.environ, **GO_ENV}
 
 
@@ -87,6 +89,7 @@ def ensure_binaries(console: Console | None = None) -> BinDir:
 
 @contextmanager
 def locked(path: Path, console: Console) -> Iterator[None]:
+    """Hold the build lock for one version key; wait, and say so, when another build holds it."""
     with path.open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -173,6 +176,7 @@ def _report(final: Path, seconds: float, console: Console) -> None:
 
 
 def run_go(argv: list[str], cwd: Path, what: str) -> str:
+    """Run a go command; raise ComponentError with its last lines when it fails."""
     proc = subprocess.run(argv, cwd=cwd, env=go_env(), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])

@@ -28,6 +28,7 @@ DEFAULT_TIMEOUT = 90.0
 
 
 def default_state_dir() -> Path:
+    """Where `outpost dev` keeps state: $OUTPOST_DEV_STATE_DIR, else $XDG_STATE_HOME/outpost/dev."""
     if os.environ.get("OUTPOST_DEV_STATE_DIR"):
         return Path(os.environ["OUTPOST_DEV_STATE_DIR"])
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
@@ -35,6 +36,7 @@ def default_state_dir() -> Path:
 
 
 def component_timeout() -> float:
+    """Seconds each component may take to become ready ($OUTPOST_DEV_TIMEOUT, default 90)."""
     return float(os.environ.get("OUTPOST_DEV_TIMEOUT", DEFAULT_TIMEOUT))
 
 
@@ -48,13 +50,16 @@ class ClusterState:
 
     @property
     def kubeconfig(self) -> Path:
+        """The admin kubeconfig of this control plane."""
         return Path(self.state_dir) / "kubeconfig"
 
     def save(self) -> None:
+        """Write the state to `state.json`, so `status` and `down` find the processes again."""
         (Path(self.state_dir) / "state.json").write_text(json.dumps(asdict(self), indent=2))
 
     @classmethod
     def load(cls, state_dir: Path) -> ClusterState | None:
+        """The saved state, or None when there is none or it cannot be read."""
         try:
             raw = json.loads((state_dir / "state.json").read_text())
         except (OSError, ValueError):
@@ -63,6 +68,7 @@ class ClusterState:
         return cls(**raw)
 
     def env(self) -> dict[str, str]:
+        """KUBECONFIG and a PATH with the cached kubectl and helm first."""
         return {
             "KUBECONFIG": str(self.kubeconfig),
             "PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -70,6 +76,7 @@ class ClusterState:
 
 
 def is_running(state: ClusterState) -> bool:
+    """Whether every recorded process is still ours and alive."""
     return bool(state.procs) and all(processes.is_ours(p) for p in state.procs)
 
 
@@ -192,6 +199,7 @@ def down(state_dir: Path, console: Console) -> list[str]:
 
 
 def status(state_dir: Path) -> dict[str, object]:
+    """Each component's pid, log and liveness, for `outpost dev status`."""
     state = ClusterState.load(state_dir)
     if state is None:
         return {"running": False, "components": {}}
@@ -207,6 +215,7 @@ def status(state_dir: Path) -> dict[str, object]:
 
 
 def require(state_dir: Path) -> ClusterState:
+    """The running control plane's state; ComponentError when it is not up."""
     state = ClusterState.load(state_dir)
     if state is None:
         raise ComponentError("the local control plane is not up: run 'outpost dev up' first")

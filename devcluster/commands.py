@@ -20,6 +20,7 @@ NODE_ANNOTATION = "kwok.x-k8s.io/node"
 def component_commands(
     bins: BinDir, root: Path, certs: Pki, ports: dict[str, int]
 ) -> dict[str, list[str]]:
+    """The command line of each component, wired to its ports, certificates and data dirs."""
     return {
         "etcd": _etcd(bins, root, ports),
         "kube-apiserver": _apiserver(bins, certs, ports),

@@ -12,6 +12,7 @@ CAPACITY = {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "1
 
 
 def node_manifest(name: str) -> dict[str, object]:
+    """A kwok-managed Node with fixed capacity (8 CPU, 32Gi, 110 pods)."""
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -30,6 +31,7 @@ def node_manifest(name: str) -> dict[str, object]:
 
 
 def create_nodes(client: httpx.Client) -> None:
+    """Create the kwok Nodes (an existing one is fine)."""
     for name in NODE_NAMES:
         resp = client.post("/api/v1/nodes", json=node_manifest(name))
         if resp.status_code not in (201, 409):

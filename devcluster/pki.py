@@ -36,13 +36,16 @@ class Pki:
     root: Path
 
     def path(self, name: str) -> Path:
+        """A file inside the PKI directory."""
         return self.root / name
 
     @property
     def ca_cert(self) -> Path:
+        """The cluster CA's certificate."""
         return self.root / "ca.crt"
 
     def client(self, name: str) -> tuple[Path, Path]:
+        """Certificate and key paths of the client `name`."""
         return self.root / f"{name}.crt", self.root / f"{name}.key"
 
 

@@ -31,12 +31,14 @@ class Proc:
 
 
 def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (released before it is used, so a race is possible but rare)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def start(name: str, argv: list[str], log_dir: Path, env: dict[str, str] | None = None) -> Proc:
+    """Start `argv` in its own session, logging to `<log_dir>/<name>.log`."""
     log = log_dir / f"{name}.log"
     with log.open("ab") as out:
         child = subprocess.Popen(
@@ -73,6 +75,7 @@ def is_ours(proc: Proc) -> bool:
 
 
 def tail(proc: Proc, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a process's log, for error messages."""
     try:
         text = Path(proc.log).read_text(errors="replace")
     except OSError:
@@ -81,6 +84,7 @@ def tail(proc: Proc, lines: int = LOG_TAIL_LINES) -> str:
 
 
 def check_alive(proc: Proc) -> None:
+    """Raise ComponentError with the log's tail when the process has died."""
     if not is_ours(proc):
         raise ComponentError(
             f"{proc.name} exited unexpectedly; last lines of {proc.log}:\n{tail(proc)}"

@@ -44,21 +44,25 @@ def wait_for(what: str, check: Callable[[], bool], proc: Proc | None, timeout: f
 
 
 def ok(client: httpx.Client, path: str) -> bool:
+    """Whether `path` answers 200."""
     return client.get(path).status_code == 200
 
 
 def etcd_healthy(port: int) -> bool:
+    """Whether etcd's /health says healthy."""
     resp = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2.0)
     return resp.status_code == 200 and resp.json().get("health") == "true"
 
 
 def component_healthy(port: int) -> bool:
+    """Whether a component's /healthz answers 200."""
     # kcm and the scheduler serve /healthz on a self-signed loopback cert; the path is public.
     resp = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=False, timeout=2.0)
     return resp.status_code == 200
 
 
 def nodes_ready(client: httpx.Client, names: list[str]) -> bool:
+    """Whether every named Node reports Ready=True."""
     for name in names:
         resp = client.get(f"/api/v1/nodes/{name}")
         if resp.status_code != 200:

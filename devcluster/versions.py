@@ -95,4 +95,5 @@ def cache_root(env: os._Environ[str] | dict[str, str] | None = None) -> Path:
 
 
 def version_key(go_version: str) -> str:
+    """The cache key of a build: every pinned version and the Go toolchain."""
     return f"k8s{KUBERNETES}-etcd{ETCD}-kwok{KWOK}-helm{HELM4}-helm{HELM3}-{go_version}"

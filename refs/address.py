@@ -33,6 +33,7 @@ class RegistryAddress:
 
     @property
     def base_url(self) -> str:
+        """`scheme://host[:port]`, the base of the registry's API URLs."""
         return f"{self.scheme}://{self.netloc}"
 
     def repository(self, path: str) -> str:

@@ -41,6 +41,7 @@ class ImageReference:
 
     @property
     def name(self) -> str:
+        """`domain/path`: the repository without tag or digest."""
         return f"{self.domain}/{self.path}"
 
     def key(self) -> str:

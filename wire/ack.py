@@ -32,6 +32,7 @@ class Ack:
     chain_gap: bool = False
 
     def to_dict(self) -> dict[str, object]:
+        """The ack as the JSON document that is signed."""
         return {
             "schema": protocol.SCHEMA_ACK,
             "kind": self.kind,
@@ -44,6 +45,7 @@ class Ack:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, object]) -> Ack:
+        """Parse and check an ack document; ProtocolError when it breaks the schema."""
         what = "hub ack"
         protocol.check_schema(doc, protocol.SCHEMA_ACK, what)
         kind = doc.get("kind")
@@ -62,6 +64,7 @@ class Ack:
 
 
 def sign_ack(ack: Ack, hub_key: Ed25519PrivateKey) -> bytes:
+    """Sign an ack with the hub's key, as one envelope line."""
     envelope = dsse.sign(dsse.PAYLOAD_HUB_ACK, protocol.encode(ack.to_dict()), [hub_key])
     return protocol.envelope_line(envelope)
 

@@ -28,9 +28,11 @@ class EnrollClaim:
 
     @property
     def agent_id(self) -> str:
+        """The agent id derived from the public key."""
         return protocol.agent_id_for(self.public_key)
 
     def to_dict(self) -> dict[str, object]:
+        """The claim as the JSON document that is signed."""
         return {
             "schema": protocol.SCHEMA_ENROLL,
             "cluster_uid": self.cluster_uid,
@@ -41,6 +43,7 @@ class EnrollClaim:
 
     @classmethod
     def from_dict(cls, doc: dict[str, object]) -> EnrollClaim:
+        """Parse and check an enrollment claim; ProtocolError when it breaks the schema."""
         what = "enrollment"
         protocol.check_schema(doc, protocol.SCHEMA_ENROLL, what)
         return cls(
@@ -54,6 +57,7 @@ class EnrollClaim:
 def sign_enrollment(
     key: Ed25519PrivateKey, cluster_uid: str, nonce: str, now: datetime
 ) -> dsse.Envelope:
+    """An enrollment claim signed by the agent's new key (proof of possession)."""
     claim = EnrollClaim(cluster_uid, key.public_key(), nonce, now)
     return dsse.sign(dsse.PAYLOAD_ENROLL, protocol.encode(claim.to_dict()), [key])
 
@@ -76,6 +80,7 @@ class KeyRotation:
     issued_at: datetime
 
     def to_dict(self) -> dict[str, object]:
+        """The rotation as the JSON document that is signed."""
         return {
             "schema": protocol.SCHEMA_ROTATION,
             "agent_id": self.agent_id,
@@ -86,6 +91,7 @@ class KeyRotation:
 
     @classmethod
     def from_dict(cls, doc: dict[str, object]) -> KeyRotation:
+        """Parse and check a key rotation; ProtocolError when it breaks the schema."""
         what = "key rotation"
         protocol.check_schema(doc, protocol.SCHEMA_ROTATION, what)
         return cls(
@@ -101,6 +107,7 @@ class KeyRotation:
 def sign_rotation(
     agent_id: str, old: Ed25519PrivateKey, new: Ed25519PrivateKey, nonce: str, now: datetime
 ) -> dsse.Envelope:
+    """A key rotation signed by both the old and the new key."""
     rotation = KeyRotation(agent_id, new.public_key(), nonce, now)
     return dsse.sign(dsse.PAYLOAD_KEY_ROTATION, protocol.encode(rotation.to_dict()), [old, new])
 

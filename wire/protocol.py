@@ -59,6 +59,7 @@ def envelope_line(envelope: dsse.Envelope) -> bytes:
 
 
 def decode_object(data: bytes, what: str) -> dict[str, object]:
+    """A JSON object from bytes; ProtocolError for anything else (including too deep nesting)."""
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -86,6 +87,7 @@ def parse_time(text: object, what: str) -> datetime:
 
 
 def sha256_hex(data: bytes) -> str:
+    """The sha256 of `data` as lowercase hex."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -95,6 +97,7 @@ def agent_id_for(public_key: Ed25519PublicKey) -> str:
 
 
 def public_key_from_b64(text: object, what: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from base64 of its raw 32 bytes."""
     try:
         raw = base64.b64decode(str(text), validate=True)
         return Ed25519PublicKey.from_public_bytes(raw)
@@ -103,6 +106,7 @@ def public_key_from_b64(text: object, what: str) -> Ed25519PublicKey:
 
 
 def public_key_b64(public_key: Ed25519PublicKey) -> str:
+    """The raw public key as base64."""
     return base64.b64encode(dsse.raw_public(public_key)).decode()
 
 
@@ -115,6 +119,7 @@ def field(doc: Mapping[str, object], name: str, kind: type, what: str) -> object
 
 
 def parse_envelope(data: bytes, what: str) -> dsse.Envelope:
+    """A DSSE envelope; ProtocolError when it does not parse."""
     try:
         return dsse.parse(data, what)
     except BundleError as exc:
@@ -128,6 +133,7 @@ def verify_envelope(
     threshold: int,
     what: str,
 ) -> bytes:
+    """The envelope's payload once `threshold` of `keys` signed it; ProtocolError otherwise."""
     try:
         payload, _ = dsse.verify(envelope, payload_type, keys, threshold, what)
     except BundleError as exc:
@@ -136,11 +142,13 @@ def verify_envelope(
 
 
 def check_schema(doc: Mapping[str, object], schema: str, what: str) -> None:
+    """Refuse a document whose `schema` is not `schema`."""
     if doc.get("schema") != schema:
         raise ProtocolError(f"{what}: schema is '{doc.get('schema')}', expected '{schema}'")
 
 
 def keyring(*keys: Ed25519PublicKey) -> dict[str, Ed25519PublicKey]:
+    """Keys by key id, as the verifier looks them up."""
     return {dsse.key_id(key): key for key in keys}
 
 
@@ -157,6 +165,7 @@ class ReportHeader:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, object]) -> ReportHeader:
+        """Parse and check a report's header fields; ProtocolError when they break the schema."""
         what = "status report"
         check_schema(doc, SCHEMA_STATUS, what)
         seq = field(doc, "seq", int, what)
