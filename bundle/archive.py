@@ -79,6 +79,7 @@ class ArchiveReader:
         return member if member is not None else next(self.members, None)
 
     def read_head(self) -> Head:
+        """The keyring chain and the signed manifest: the members every bundle starts with."""
         chain = self._read_chain()
         member = self._next()
         if member is None or member.name != MANIFEST_NAME:

@@ -67,6 +67,7 @@ def build(
     now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> BuildResult:
+    """Sign and write a bundle of `request`'s source; returns what was written."""
     keyring, _ = load_trust_root(chain)
     check_expiry(keyring, now)
     check_signers(keyring, signers)

@@ -33,6 +33,7 @@ class PackedChart:
 
     @property
     def path(self) -> str:
+        """The chart's member path inside a bundle."""
         return f"charts/{self.name}-{self.version}.tgz"
 
 

@@ -170,6 +170,7 @@ class Admission:
         self.outcome: str | None = None
 
     def __call__(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
+        """Run the offline anti-rollback check against the sequence the operator says is applied."""
         if self.opts["last_sequence"] is None:
             return
         last = Applied(self.opts["last_sequence"], self.opts["last_digest"])

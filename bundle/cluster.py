@@ -57,6 +57,7 @@ class Cluster:
             raise BundleError(f"cannot {what}: {exc}; is the API server reachable?") from exc
 
     def bundles(self) -> list[KubeObject]:
+        """Every Bundle in the cluster."""
         found: Any = {}
         with self._call("list Bundles (are the Outpost CRDs installed?)"):
             found = self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)
@@ -81,17 +82,20 @@ class Cluster:
         return {str(item["metadata"]["name"]) for item in items}
 
     def ensure_namespace(self, namespace: str) -> None:
+        """Create the agent namespace (one that exists is fine)."""
         body: Any = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         with self._call(f"create namespace '{namespace}'", ok=(409,)):
             self.core.create_namespace(body)
 
     def store(self, body: KubeObject) -> None:
+        """Create one content ConfigMap (one that exists is fine: content is immutable)."""
         name = body["metadata"]["name"]
         with self._call(f"create ConfigMap '{name}'", ok=(409,)):
             raw: Any = body  # the client takes plain JSON-shaped dicts as bodies
             self.core.create_namespaced_config_map(body["metadata"]["namespace"], raw)
 
     def create_bundle(self, body: KubeObject) -> None:
+        """Create the Bundle object, the last step of a handoff."""
         with self._call(f"create Bundle '{body['metadata']['name']}'"):
             self.custom.create_cluster_custom_object(GROUP, VERSION, PLURAL, dict(body))
 

@@ -75,6 +75,7 @@ class Coverage:
     base: BaseRef
 
     def to_dict(self) -> dict[str, Any]:
+        """What a delta's verification checked and what it left to its base, as JSON."""
         return {
             "base": self.base.to_dict(),
             "checked": {"files": self.carried_files, "bytes": self.carried_bytes},
@@ -82,6 +83,7 @@ class Coverage:
         }
 
     def text(self) -> str:
+        """What a delta's verification checked and what it left to its base, for people."""
         b = self.base
         return (
             f"delta of base sequence {b.sequence} (version {b.version}, manifest"

@@ -41,6 +41,7 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 
 def raw_public(public_key: Ed25519PublicKey) -> bytes:
+    """The raw 32 bytes of an Ed25519 public key."""
     return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
@@ -63,9 +64,11 @@ class Envelope:
     signatures: tuple[Signature, ...]
 
     def to_json(self) -> bytes:
+        """The envelope as its JSON file."""
         return json.dumps(self.to_dict(), indent=1).encode() + b"\n"
 
     def to_dict(self) -> dict[str, object]:
+        """The envelope as a JSON-ready dict (payload and signatures base64)."""
         return {
             "payload": base64.b64encode(self.payload).decode(),
             "payloadType": self.payload_type,

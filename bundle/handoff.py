@@ -91,6 +91,7 @@ class Admission:
         self.decision = ""
 
     def __call__(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
+        """Run every admission check; see the class docstring."""
         m = candidate.manifest
         check_floor(keyring, self.floor)  # a retired key cannot sign by carrying an old chain
         check_fits(m, self.head.chain, self.head.manifest, self.request.permit)
@@ -136,10 +137,12 @@ class HandoffPlan:
 
     @property
     def bundle(self) -> str:
+        """The Bundle's name."""
         return self.plan.bundle
 
     @property
     def creates(self) -> bool:
+        """Whether the handoff creates a Bundle (False when the cluster holds this manifest)."""
         return not self.plan.noop
 
     def to_dict(self) -> dict[str, Any]:

@@ -33,6 +33,7 @@ MAX_CONTENT = 1000
 
 
 def content_name(sha256: str) -> str:
+    """The content ConfigMap's name for a file's sha256."""
     return CONTENT_PREFIX + sha256[:40]
 
 
@@ -142,9 +143,11 @@ class Plan:
 
     @property
     def noop(self) -> bool:
+        """Whether there is nothing to do (the cluster holds this manifest already)."""
         return self.decision == "already-imported"
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON, for `--output json` and `--dry-run`."""
         return {
             "bundle": self.bundle,
             "product": self.product,
@@ -159,6 +162,7 @@ class Plan:
         }
 
     def text(self) -> str:
+        """The plan for people, one step a line."""
         if self.noop:
             return f"Bundle {self.bundle} is already imported (same manifest); nothing to do"
         lines = [f"rollback check: {self.decision} ({self.product}/{self.channel} sequence"

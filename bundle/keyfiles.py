@@ -61,6 +61,7 @@ def write_replace(path: Path, data: bytes) -> None:
 
 
 def read(path: Path, what: str) -> bytes:
+    """The bytes of a file; BundleError naming `what` when it cannot be read."""
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -68,6 +69,7 @@ def read(path: Path, what: str) -> bytes:
 
 
 def load_private(path: Path) -> Ed25519PrivateKey:
+    """An unencrypted PEM Ed25519 private key."""
     try:
         key = load_pem_private_key(read(path, "private key"), password=None)
     except (ValueError, TypeError) as exc:
@@ -78,6 +80,7 @@ def load_private(path: Path) -> Ed25519PrivateKey:
 
 
 def load_public(path: Path) -> Ed25519PublicKey:
+    """A PEM Ed25519 public key."""
     try:
         key = load_pem_public_key(read(path, "public key"))
     except (ValueError, TypeError) as exc:

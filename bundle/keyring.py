@@ -48,14 +48,17 @@ class Keyring:
     digest: str = field(default="", compare=False)
 
     def role(self, name: str) -> Role:
+        """The role `name`; KeyringError when this keyring has none."""
         if name not in self.roles:
             raise KeyringError(f"role check failed: keyring v{self.version} has no '{name}' role")
         return self.roles[name]
 
     def role_keys(self, name: str) -> dict[str, Ed25519PublicKey]:
+        """The public keys of role `name`, by key id."""
         return {kid: self.keys[kid] for kid in self.role(name).keyids}
 
     def to_payload(self) -> bytes:
+        """The keyring as the JSON payload that root keys sign."""
         keys = {
             kid: {
                 "alg": "ed25519",
@@ -127,6 +130,7 @@ def _parse_role(name: str, raw: Mapping[str, object], keys: Mapping[str, object]
 
 
 def sign_keyring(keyring: Keyring, signers: Sequence[Ed25519PrivateKey]) -> dsse.Envelope:
+    """Sign a keyring with root keys."""
     return dsse.sign(dsse.PAYLOAD_KEYRING, keyring.to_payload(), signers)
 
 
@@ -204,6 +208,7 @@ def _same_as_trusted(data: bytes, version: int, trusted: Keyring, payload: bytes
 
 
 def check_expiry(keyring: Keyring, now: datetime) -> None:
+    """Refuse a keyring that has expired at `now`."""
     if now >= keyring.expires:
         raise ExpiredError(
             f"expiry check failed: keyring v{keyring.version} expired at"
@@ -235,4 +240,5 @@ def decode_chain(data: bytes, what: str = "keyring file") -> list[bytes]:
 
 
 def encode_chain(envelopes: Sequence[dsse.Envelope]) -> bytes:
+    """A keyring chain as the JSON file a bundle carries."""
     return json.dumps([e.to_dict() for e in envelopes], indent=1).encode() + b"\n"

@@ -26,6 +26,7 @@ ROLE_FLAGS = ("root", "bundle", "license", "hub")
 
 
 def register(keys: click.Group) -> None:
+    """Mount `keys generate` and `keys keyring …` on the `keys` group."""
     keys.add_command(generate_command)
     keys.add_command(keyring_group)
 
@@ -43,6 +44,7 @@ def generate_command(prefix: Path) -> None:
 
 
 def role_options(required: bool) -> list[click.Option]:
+    """The --root/--bundle/--hub/--license key options (root and bundle required when asked)."""
     opts: list[click.Option] = []
     for role in ROLE_FLAGS:
         must = required and role in ("root", "bundle")

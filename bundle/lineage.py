@@ -47,6 +47,7 @@ class Imported:
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> Imported:
+        """The lineage facts of one Bundle object."""
         meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
         return cls(
             name=str(meta.get("name", "")),
@@ -59,6 +60,7 @@ class Imported:
         )
 
     def to_applied(self) -> Applied:
+        """The fact the anti-rollback rule compares against."""
         return Applied(self.sequence, self.manifest_digest)
 
     def _import_order(self) -> tuple[str, int, str]:

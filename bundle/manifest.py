@@ -45,6 +45,7 @@ class BaseRef:
     version: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The base as the manifest records it."""
         return {"manifestDigest": f"sha256:{self.digest}", "sequence": self.sequence,
                 "version": self.version}  # fmt: skip
 
@@ -67,6 +68,7 @@ class ReferrerEntry:
     subject: str  # digest of the manifest it refers to
 
     def to_dict(self) -> dict[str, Any]:
+        """The referrer as the manifest records it."""
         return {"digest": self.digest, "mediaType": self.media_type,
                 "artifactType": self.artifact_type, "subject": self.subject}  # fmt: skip
 
@@ -116,12 +118,14 @@ class Manifest:
         return tuple(f for f in self.files if f.in_base)
 
     def file(self, path: str) -> FileEntry:
+        """The entry for `path`; ManifestError when the manifest does not list it."""
         for entry in self.files:
             if entry.path == path:
                 return entry
         raise ManifestError(f"manifest check failed: '{path}' is not listed in the manifest")
 
     def to_dict(self) -> dict[str, Any]:
+        """The manifest as a JSON-ready dict."""
         doc = self._core_dict()
         if self.base is not None:
             doc["base"] = self.base.to_dict()
@@ -147,6 +151,7 @@ class Manifest:
         }
 
     def to_payload(self) -> bytes:
+        """The manifest as the JSON payload that bundle keys sign."""
         return json.dumps(self.to_dict(), indent=1).encode() + b"\n"
 
 
@@ -297,6 +302,7 @@ def _check_file(entry: FileEntry, seen: set[str]) -> None:
 
 
 def sign_manifest(manifest: Manifest, keys: list[Any]) -> dsse.Envelope:
+    """Sign a manifest with bundle keys."""
     return dsse.sign(dsse.PAYLOAD_MANIFEST, manifest.to_payload(), keys)
 
 

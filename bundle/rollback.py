@@ -50,6 +50,7 @@ class DowngradePermit:
     expires: datetime
 
     def to_payload(self) -> bytes:
+        """The permit as the JSON payload that bundle keys sign."""
         doc = {
             "schema": PERMIT_SCHEMA,
             "product": self.product,
@@ -62,6 +63,7 @@ class DowngradePermit:
 
 
 def sign_permit(permit: DowngradePermit, keys: Sequence[Ed25519PrivateKey]) -> dsse.Envelope:
+    """Sign a downgrade permit with bundle keys."""
     return dsse.sign(dsse.PAYLOAD_DOWNGRADE, permit.to_payload(), keys)
 
 

@@ -28,6 +28,7 @@ class RoleSpec:
 
 
 def make_keyring(version: int, expires: datetime, roles: Mapping[str, RoleSpec]) -> Keyring:
+    """A keyring of `version` from role specs (keys, thresholds), in role order."""
     keys: dict[str, Ed25519PublicKey] = {}
     built: dict[str, Role] = {}
     for name in ROLES:

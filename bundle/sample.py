@@ -62,6 +62,7 @@ def main(
 
 
 def run() -> None:
+    """Console entry: expected errors print one line and exit 2."""
     try:
         main.main(standalone_mode=False)
     except click.ClickException as exc:

@@ -27,6 +27,7 @@ class Staging:
 
     @classmethod
     def create(cls, root: Path) -> Staging:
+        """Create the private staging directory (0700; refused when it exists)."""
         try:
             os.mkdir(root, 0o700)
         except FileExistsError as exc:
@@ -64,10 +65,12 @@ class Staging:
         return fd
 
     def remove(self) -> None:
+        """Remove the staging directory and everything in it."""
         shutil.rmtree(self.root, ignore_errors=True)
 
 
 def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to `fd`, however many writes it takes."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

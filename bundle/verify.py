@@ -42,6 +42,7 @@ class Verified:
 
     @property
     def manifest(self) -> Manifest:
+        """The verified manifest."""
         return self.verified.manifest
 
 

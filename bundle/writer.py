@@ -36,10 +36,12 @@ class Content:
 
     @classmethod
     def from_bytes(cls, path: str, data: bytes) -> Content:
+        """Content held in memory."""
         return cls(path, len(data), hashlib.sha256(data).hexdigest(), data=data)
 
     @classmethod
     def from_file(cls, path: str, source: Path) -> Content:
+        """Content read from a file, hashed as it is read."""
         try:
             with source.open("rb") as f:
                 digest = hashlib.file_digest(f, "sha256")
@@ -49,10 +51,12 @@ class Content:
         return cls(path, size, digest.hexdigest(), source=source)
 
     def entry(self) -> FileEntry:
+        """The manifest entry of this content."""
         return FileEntry(self.path, self.size, self.sha256)
 
 
 def keyring_member(version: int) -> str:
+    """The archive member name of keyring version `version`."""
     return f"keyring/{version:08d}.dsse.json"
 
 

@@ -42,9 +42,11 @@ class SeqFrame(Frame):
         self.items: list[Any] = []
 
     def add(self, value: Any) -> None:
+        """Append one item."""
         self.items.append(value)
 
     def finish(self) -> list[Any]:
+        """The finished sequence."""
         return self.items
 
 
@@ -61,6 +63,7 @@ class MapFrame(Frame):
         self.origins: dict[str, tuple[str, Any]] = {}  # only keys that were not strings
 
     def wants_key(self) -> bool:
+        """Whether the next value is a key."""
         return not self.has_key
 
     def take_key(self, key: tuple[str, tuple[str, Any]] | None, event: Any) -> None:
@@ -68,6 +71,7 @@ class MapFrame(Frame):
         self.key, self.key_event, self.has_key = key, event, True
 
     def add(self, value: Any) -> None:
+        """Set the value of the pending key (or merge it, for a merge key)."""
         self.has_key = False
         if self.key is None:
             self._merge(value)
@@ -92,6 +96,7 @@ class MapFrame(Frame):
                 self._set(name, self.origins.get(name, (STR, name)), item)
 
     def finish(self) -> dict[str, Any]:
+        """The finished mapping."""
         return self.target
 
 
