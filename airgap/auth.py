@@ -111,6 +111,7 @@ class RegistryAuth(httpx.Auth):
         return f"RegistryAuth(registry={self._registry!r}, username={user!r})"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """httpx's auth hook: the cached token of the repository; a new one on a 401 challenge."""
         repo = repository_of(request.url.path)
         stale = self._stale(repo) if self._ours(request) else None
         if stale is not None:

@@ -65,6 +65,7 @@ class ChartPush:
     digest: str
 
     def to_dict(self, netloc: str) -> dict[str, str]:
+        """The pushed chart as JSON, with its pull URL on `netloc`."""
         return {
             "chart": self.name,
             "version": self.version,

@@ -60,6 +60,7 @@ _REGISTRY_OPTIONS = (
 
 
 def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the registry options (address, credentials, TLS) shared by every command."""
     for option in reversed(_REGISTRY_OPTIONS):
         func = option(func)
     return func

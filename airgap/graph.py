@@ -46,6 +46,7 @@ class LayoutGraph:
     referrers: tuple[oci.Descriptor, ...] = ()
 
     def blob_path(self, digest: str) -> Path:
+        """Where the layout keeps the blob `digest`."""
         return blob_path(self.root, digest)
 
     def closure(self, image: ImageEntry) -> tuple[list[oci.Descriptor], list[ManifestNode]]:
@@ -76,4 +77,5 @@ class LayoutGraph:
 
 
 def blob_path(root: Path, digest: str) -> Path:
+    """Where an OCI layout at `root` keeps the blob `digest`."""
     return root / "blobs" / "sha256" / digest.removeprefix("sha256:")

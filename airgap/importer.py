@@ -45,14 +45,18 @@ class ClusterPlan(Protocol):
     """What handing the bundle to the cluster would do (printed by `--dry-run`)."""
 
     @property
-    def bundle(self) -> str: ...
+    def bundle(self) -> str:
+        """The Bundle's name."""
 
     @property
-    def creates(self) -> bool: ...
+    def creates(self) -> bool:
+        """Whether the handoff creates a Bundle."""
 
-    def to_dict(self) -> dict[str, Any]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON."""
 
-    def text(self) -> str: ...
+    def text(self) -> str:
+        """The plan for people."""
 
 
 class Handoff(Protocol):
@@ -61,9 +65,11 @@ class Handoff(Protocol):
     def admit(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
         """Refuse (raise) a bundle the anti-rollback rule forbids."""
 
-    def plan(self, verified: Verified, registry: str) -> ClusterPlan: ...
+    def plan(self, verified: Verified, registry: str) -> ClusterPlan:
+        """What the cluster side would write; writes nothing."""
 
-    def apply(self, verified: Verified, registry: str) -> ClusterPlan: ...
+    def apply(self, verified: Verified, registry: str) -> ClusterPlan:
+        """Store the content and create the Bundle, with `spec.registry` set."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,7 @@ def missing_from_base(
 
 
 def chart_files(content: Path) -> list[Path]:
+    """The chart archives among the verified content."""
     return sorted((content / "charts").glob("*.tgz"))
 
 
@@ -198,12 +205,14 @@ def chart_step(tgz: Path, client: RegistryClient) -> ChartStep:
 def push_charts(
     content: Path, client: RegistryClient, journal: UploadJournal, observer: PushObserver
 ) -> tuple[ChartPush, ...]:
+    """Push every chart of the verified content as an OCI artifact."""
     return tuple(
         push_chart(tgz, client, journal=journal, observer=observer) for tgz in chart_files(content)
     )
 
 
 def describe(verified: Verified) -> dict[str, Any]:
+    """The verified bundle's identity, for reports."""
     m = verified.manifest
     return {
         "path": str(verified.path),
@@ -224,20 +233,25 @@ class ByteCounter(NullObserver):
         self._lock = threading.Lock()
 
     def blob_started(self, repo: str, digest: str, size: int, offset: int) -> None:
+        """Pass on: a blob upload started (at `offset` when resumed)."""
         self.inner.blob_started(repo, digest, size, offset)
 
     def bytes_sent(self, digest: str, count: int) -> None:
+        """Count the bytes, then pass them on."""
         with self._lock:
             self.sent += count
         self.inner.bytes_sent(digest, count)
 
     def chunk_committed(self, repo: str, digest: str, offset: int) -> None:
+        """Pass on: a chunk was committed by the registry."""
         self.inner.chunk_committed(repo, digest, offset)
 
     def blob_finished(self, repo: str, digest: str, action: str) -> None:
+        """Pass on: a blob is in the registry (`action` says how)."""
         self.inner.blob_finished(repo, digest, action)
 
     def manifest_pushed(self, repo: str, reference: str) -> None:
+        """Pass on: a manifest was pushed."""
         self.inner.manifest_pushed(repo, reference)
 
 

@@ -26,6 +26,7 @@ class ChartStep:
     bytes_to_send: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The chart step as JSON."""
         return {
             "chart": self.name,
             "version": self.version,
@@ -48,10 +49,12 @@ class ImportPlan:
 
     @property
     def bytes_to_send(self) -> int:
+        """Bytes the import would send: image blobs and charts."""
         images = self.images.bytes_to_send if self.images else 0
         return images + sum(c.bytes_to_send for c in self.charts)
 
     def to_dict(self) -> dict[str, Any]:
+        """The dry run as JSON."""
         return {
             "dryRun": True,
             "bundle": self.bundle,
@@ -62,6 +65,7 @@ class ImportPlan:
         }
 
     def text(self) -> str:
+        """The dry run for people."""
         b = self.bundle
         lines = [f"bundle {b['product']} {b['version']} (sequence {b['sequence']}) verified"]
         lines.append(render_plan(self.images) if self.images else "no images in the bundle")
@@ -88,9 +92,11 @@ class ImportSummary:
 
     @property
     def bytes_sent(self) -> int:
+        """Bytes the import sent: image blobs and charts."""
         return (self.images.bytes_sent if self.images else 0) + self.chart_bytes
 
     def to_dict(self) -> dict[str, Any]:
+        """The import's outcome as JSON."""
         netloc = self.registry.split("/", 1)[0]
         images = self.images.to_dict() if self.images else None
         return {
@@ -104,6 +110,7 @@ class ImportSummary:
         }
 
     def describe(self) -> str:
+        """The import's outcome for people."""
         netloc = self.registry.split("/", 1)[0]
         lines = [self.images.describe()] if self.images else ["no images in the bundle"]
         lines += [

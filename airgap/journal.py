@@ -41,18 +41,22 @@ class UploadJournal:
 
     @staticmethod
     def key(registry: str, repo: str, digest: str) -> str:
+        """The journal key of one blob upload."""
         return f"{registry}/{repo}@{digest}"
 
     def get(self, key: str) -> JournalEntry | None:
+        """The recorded upload of `key`, if any."""
         with self._lock:
             return self._entries.get(key)
 
     def record(self, key: str, location: str, offset: int) -> None:
+        """Record where an upload stands (saved at once, so a crash loses nothing)."""
         with self._lock:
             self._entries[key] = JournalEntry(location, offset)
             self._save()
 
     def forget(self, key: str) -> None:
+        """Drop a finished or abandoned upload."""
         with self._lock:
             if self._entries.pop(key, None) is not None:
                 self._save()

@@ -31,6 +31,7 @@ def registry_binary() -> str | None:
 
 
 def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -48,17 +49,21 @@ class RegistryServer:
 
     @property
     def netloc(self) -> str:
+        """`127.0.0.1:<port>`, the registry's address."""
         return f"127.0.0.1:{self.port}"
 
     @property
     def storage(self) -> Path:
+        """Where the registry stores blobs."""
         return self.workdir / "storage"
 
     @property
     def log(self) -> Path:
+        """The registry's log file."""
         return self.workdir / "registry.log"
 
     def config(self) -> dict[str, object]:
+        """The registry's configuration: loopback listener, filesystem storage, optional TLS."""
         http: dict[str, object] = {"addr": self.netloc, "secret": "outpost-local-secret"}
         if self.tls:
             http["tls"] = {"certificate": str(self.tls[0]), "key": str(self.tls[1])}
@@ -104,6 +109,7 @@ class RegistryServer:
         raise AirgapError(f"docker-registry did not listen on {self.netloc} within 15 s")
 
     def stop(self) -> None:
+        """Stop the registry (terminate, then kill after 10 s)."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -114,6 +120,7 @@ class RegistryServer:
         self.proc = None
 
     def restart(self) -> None:
+        """Stop and start again on the same port and storage."""
         self.stop()
         self.start()
 

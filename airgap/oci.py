@@ -49,6 +49,7 @@ class Descriptor:
     artifact_type: str | None = None
 
     def to_dict(self) -> DescriptorDict:
+        """The descriptor as OCI JSON."""
         return {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
 
 

@@ -57,6 +57,7 @@ class BlobStep:
 
     @property
     def bytes_to_send(self) -> int:
+        """Bytes this step sends (0 for blobs already there or mounted)."""
         return self.size - self.offset if self.action in ("upload", "resume") else 0
 
 
@@ -92,20 +93,25 @@ class PushPlan:
 
     @property
     def blob_steps(self) -> list[BlobStep]:
+        """Every blob step, repository by repository."""
         return [step for repo in self.repositories for step in repo.blobs]
 
     @property
     def manifest_steps(self) -> list[ManifestStep]:
+        """Every manifest step, repository by repository."""
         return [step for repo in self.repositories for step in repo.manifests]
 
     @property
     def bytes_to_send(self) -> int:
+        """Bytes the whole plan sends."""
         return sum(step.bytes_to_send for step in self.blob_steps)
 
     def count(self, action: BlobAction) -> int:
+        """How many blob steps take `action`."""
         return sum(1 for step in self.blob_steps if step.action == action)
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON."""
         return {
             "registry": self.registry,
             "images": [{"source": s, "target": t} for s, t in self.images],

@@ -25,33 +25,43 @@ from rich.progress import (
 class PushObserver(Protocol):
     """Callbacks during a push; raising from `chunk_committed` cancels the push."""
 
-    def blob_started(self, repo: str, digest: str, size: int, offset: int) -> None: ...
+    def blob_started(self, repo: str, digest: str, size: int, offset: int) -> None:
+        """A blob upload started (at `offset` when resumed)."""
 
-    def bytes_sent(self, digest: str, count: int) -> None: ...
+    def bytes_sent(self, digest: str, count: int) -> None:
+        """`count` more bytes of `digest` were sent."""
 
-    def chunk_committed(self, repo: str, digest: str, offset: int) -> None: ...
+    def chunk_committed(self, repo: str, digest: str, offset: int) -> None:
+        """The registry committed a chunk up to `offset`."""
 
-    def blob_finished(self, repo: str, digest: str, action: str) -> None: ...
+    def blob_finished(self, repo: str, digest: str, action: str) -> None:
+        """A blob is in the registry; `action` says how (exists, mounted, resumed, sent)."""
 
-    def manifest_pushed(self, repo: str, reference: str) -> None: ...
+    def manifest_pushed(self, repo: str, reference: str) -> None:
+        """A manifest was pushed under `reference`."""
 
 
 class NullObserver:
     """Observes nothing."""
 
     def blob_started(self, repo: str, digest: str, size: int, offset: int) -> None:
+        """Ignore it."""
         return None
 
     def bytes_sent(self, digest: str, count: int) -> None:
+        """Ignore it."""
         return None
 
     def chunk_committed(self, repo: str, digest: str, offset: int) -> None:
+        """Ignore it."""
         return None
 
     def blob_finished(self, repo: str, digest: str, action: str) -> None:
+        """Ignore it."""
         return None
 
     def manifest_pushed(self, repo: str, reference: str) -> None:
+        """Ignore it."""
         return None
 
 
@@ -84,16 +94,19 @@ class RichObserver(NullObserver):
         self._progress.stop()
 
     def blob_started(self, repo: str, digest: str, size: int, offset: int) -> None:
+        """Add a progress bar for the blob."""
         label = f"{repo.rsplit('/', 1)[-1]} {digest[7:19]}"
         self._tasks[digest] = self._progress.add_task(label, total=size, completed=offset)
 
     def bytes_sent(self, digest: str, count: int) -> None:
+        """Advance the blob's bar and the total."""
         task = self._tasks.get(digest)
         if task is not None:
             self._progress.advance(task, count)
         self._progress.advance(self._total, count)
 
     def blob_finished(self, repo: str, digest: str, action: str) -> None:
+        """Remove the blob's bar."""
         task = self._tasks.pop(digest, None)
         if task is not None:
             self._progress.remove_task(task)

@@ -58,6 +58,7 @@ class PushSummary:
     images: tuple[tuple[str, str], ...]
 
     def to_dict(self) -> dict[str, Any]:
+        """The push summary as JSON."""
         return {
             "blobsSent": self.blobs_sent,
             "blobsResumed": self.blobs_resumed,

@@ -41,12 +41,15 @@ class RegistryClient:
 
     @property
     def address(self) -> RegistryAddress:
+        """The registry this client talks to."""
         return self.session.address
 
     def close(self) -> None:
+        """Close the HTTP connections."""
         self.session.close()
 
     def blob_exists(self, repo: str, digest: str) -> bool:
+        """Whether `repo` holds the blob (HEAD)."""
         response = self.session.request(
             "HEAD",
             f"/v2/{repo}/blobs/{digest}",
@@ -69,6 +72,7 @@ class RegistryClient:
         return response.headers.get("Docker-Content-Digest") or reference
 
     def start_upload(self, repo: str) -> str:
+        """Open an upload session in `repo`; returns its location."""
         response = self.session.request(
             "POST",
             f"/v2/{repo}/blobs/uploads/",
@@ -147,6 +151,7 @@ class RegistryClient:
         self._check_digest(response.headers.get("Docker-Content-Digest"), digest, what)
 
     def cancel_upload(self, location: str) -> None:
+        """Cancel an abandoned upload (best effort: the registry may have dropped it)."""
         self.session.request(
             "DELETE", location, expect=(202, 204, 400, 404), what="cancelling an abandoned upload"
         )

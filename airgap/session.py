@@ -39,6 +39,7 @@ class RetryPolicy:
     cap: float = 8.0
 
     def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry `attempt` (exponential, capped)."""
         return float(min(self.cap, self.base * 2**attempt))
 
 
@@ -88,6 +89,7 @@ class RegistrySession:
         return f"RegistrySession({self.address.netloc!r}, username={self._user!r})"
 
     def close(self) -> None:
+        """Close the HTTP connections."""
         self._client.close()
 
     def request(

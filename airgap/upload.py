@@ -54,6 +54,7 @@ class BlobUploader:
 
     @property
     def bytes_sent(self) -> int:
+        """Bytes sent so far."""
         return self._sent
 
     def push(self, step: BlobStep, open_blob: BlobOpener) -> str:
