@@ -25,8 +25,9 @@ CPU = {"a": "500m", "b": "250m"}
 def pod(name: str, namespace: str, cpu: str) -> dict[str, object]:
     container = {"name": "app", "image": "registry.invalid/app:1",
                  "resources": {"requests": {"cpu": cpu, "memory": "256Mi"}}}  # fmt: skip
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace}, "spec": {"containers": [container]}}  # fmt: skip
+    meta = {"name": name, "namespace": namespace}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": {"containers": [container]}}  # fmt: skip
 
 
 def started(kubectl: Kubectl, namespace: str) -> dict[str, datetime]:
