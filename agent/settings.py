@@ -50,6 +50,7 @@ ENV_NAMES = {
     "OUTPOST_TENANT_CLUSTERROLE": "tenant_cluster_role",
     "OUTPOST_SERVICE_ACCOUNT": "service_account",
     "OUTPOST_USAGE_WINDOW_SECONDS": "usage_window_seconds",
+    "OUTPOST_RESERVED_NAMESPACES": "reserved_namespaces",
 }
 
 
@@ -89,6 +90,14 @@ class AgentSettings:
     """`namespace/name` of the agent's ServiceAccount; with the role above, enables bootstrap."""
     usage_window_seconds: int = DEFAULT_USAGE_WINDOW_SECONDS
     """Length of a usage accounting window (chart value `usage.windowSeconds`)."""
+    reserved_namespaces: str = ""
+    """Comma-separated names (or `prefix*`) no Tenant or Application may use, beyond the
+    DataPlane's `spec.reservedNamespaces` (chart value rbac.admissionPolicy.reservedNamespaces)."""
+
+    def reserved(self) -> tuple[str, ...]:
+        """The names reserved by the settings: the list above and the agent's own namespace."""
+        names = [n.strip() for n in self.reserved_namespaces.split(",") if n.strip()]
+        return (self.namespace, *names)
 
 
 def from_env(

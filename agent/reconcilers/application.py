@@ -92,10 +92,11 @@ def _release_namespace(app: KubeObject, spec: AppSpec, tenant: KubeObject | None
 
 
 async def _reserved(ctx: Context) -> tuple[str, ...]:
-    """The reserved namespace names of the DataPlane (the first by name, as for tenants)."""
+    """Reserved namespace names: the DataPlane's (the first by name, as for tenants) and the
+    agent settings' (its own namespace, the chart's list)."""
     dataplanes = await ctx.kube.list_objects(api.API_VERSION, "DataPlane")
     first = min(dataplanes, key=lambda o: o["metadata"]["name"]) if dataplanes else None
-    return reserved_patterns(first)
+    return reserved_patterns(first) + ctx.settings.reserved()
 
 
 async def observe(ctx: Context, app: KubeObject, spec: AppSpec) -> ApplicationObservation:

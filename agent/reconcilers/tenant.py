@@ -90,6 +90,7 @@ async def observe(ctx: Context, tenant: KubeObject) -> TenantObservation:
         children=children,
         usage=usage,
         applications=await _applications(ctx, tenant),
+        reserved=ctx.settings.reserved(),
     )
 
 

@@ -41,6 +41,8 @@ class TenantObservation:
     children: Mapping[ObjectRef, Obj] = field(default_factory=dict)
     usage: Usage = field(default_factory=dict)
     applications: tuple[str, ...] = ()
+    reserved: tuple[str, ...] = ()
+    """Namespace names the agent's settings reserve, beyond the DataPlane's list."""
 
 
 def decide_tenant(obs: TenantObservation, now: datetime) -> Decision:
@@ -48,9 +50,8 @@ def decide_tenant(obs: TenantObservation, now: datetime) -> Decision:
     tenant = obs.tenant
     if (tenant.get("metadata") or {}).get("deletionTimestamp"):
         return decide_tenant_deletion(obs, now)
-    spec = TenantSpec.from_dict(
-        tenant.get("spec") or {}, TenantDefaults.from_dataplane(obs.dataplane)
-    )
+    defaults = TenantDefaults.from_dataplane(obs.dataplane, obs.reserved)
+    spec = TenantSpec.from_dict(tenant.get("spec") or {}, defaults)
     if spec.suspend:
         return finish(tenant, suspended_outcome(tenant), _tenant_fields(tenant), now)
     name = tenant["metadata"]["name"]

@@ -46,15 +46,18 @@ class TenantDefaults:
     reserved_namespaces: tuple[str, ...] = DEFAULT_RESERVED
 
     @classmethod
-    def from_dataplane(cls, dataplane: Mapping[str, Any] | None) -> TenantDefaults:
-        """Defaults from a DataPlane object (or none when there is no DataPlane)."""
+    def from_dataplane(
+        cls, dataplane: Mapping[str, Any] | None, reserved: tuple[str, ...] = ()
+    ) -> TenantDefaults:
+        """Defaults from a DataPlane object (or none when there is no DataPlane); `reserved`
+        adds namespace names to the DataPlane's reserved ones."""
         raw = ((dataplane or {}).get("spec") or {}).get("tenantDefaults") or {}
         return cls(
             isolation=(raw.get("isolation") or {}).get("networkPolicy") or DEFAULT_ISOLATION,
             pod_security=(raw.get("podSecurity") or {}).get("level") or DEFAULT_POD_SECURITY,
             quota=dict((raw.get("quota") or {}).get("hard") or {}),
             limit_range=_limit_sections(raw.get("limitRange")),
-            reserved_namespaces=reserved_patterns(dataplane),
+            reserved_namespaces=reserved_patterns(dataplane) + reserved,
         )
 
 

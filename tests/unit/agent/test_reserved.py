@@ -3,11 +3,15 @@ which the DataPlane CRD declares as its default too."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import k8syaml
 from agent import api
 from agent.core.reserved import DEFAULT_RESERVED, is_reserved, reserved_patterns, reserved_problem
+from agent.core.tenant.decide import TenantObservation, decide_tenant
+from agent.settings import from_env
+from tests.unit.agent.tenantkit import tenant
 
 CRD = (
     Path(__file__).resolve().parents[3]
@@ -45,3 +49,17 @@ def test_crd_default_is_the_agents_default() -> None:
     crd = k8syaml.load(CRD.read_text())
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert tuple(spec["properties"]["reservedNamespaces"]["default"]) == DEFAULT_RESERVED
+
+
+def test_settings_reserve_the_agents_namespace_and_the_charts_list() -> None:
+    env = {"OUTPOST_NAMESPACE": "outpost", "OUTPOST_RESERVED_NAMESPACES": "cert-manager, mon-*"}
+    assert from_env(env).reserved() == ("outpost", "cert-manager", "mon-*")
+    assert from_env({"OUTPOST_NAMESPACE": "outpost"}).reserved() == ("outpost",)
+
+
+def test_tenant_refuses_names_reserved_by_the_settings() -> None:
+    obs = TenantObservation(tenant(namespaces=["a1", "cert-manager"]), None, reserved=("cert-*",))
+    decision = decide_tenant(obs, datetime(2026, 1, 1, tzinfo=UTC))
+    ready = next(c for c in decision.conditions if c.type == "Ready")
+    assert ready.reason == "ReservedNamespace"
+    assert "cert-manager" in ready.message

@@ -131,3 +131,11 @@ def test_api_server_egress_never_defaults_to_any_address(helm4: Path) -> None:
 def test_no_egress_rule_reaches_any_address_on_api_ports(helm4: Path, values: list[str]) -> None:
     for rule in api_rules(template(helm4, *values)):
         assert rule.get("to"), rule
+
+
+def test_the_agent_learns_the_reserved_names_too(helm4: Path) -> None:
+    docs = template(helm4, "--set", "rbac.admissionPolicy.reservedNamespaces={cert-manager,mon-*}")
+    (deploy,) = find(docs, "Deployment")
+    (container,) = deploy["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["OUTPOST_RESERVED_NAMESPACES"] == "cert-manager,mon-*"
