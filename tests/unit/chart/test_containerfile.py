@@ -96,3 +96,25 @@ def test_entrypoint_runs_under_this_python() -> None:
     assert "--namespace" in flags
     missing = sorted(flag for flag in flags if flag not in proc.stdout)
     assert not missing, f"the chart passes flags `outpost agent run` lacks: {missing}"
+
+
+def test_the_image_carries_no_hub_code(instructions: list[Instruction]) -> None:
+    """The hub is vendor-side: not copied into the agent's image, and the CLI runs without it."""
+    copied = {ins.args.split()[0] for ins in instructions if ins.keyword == "COPY"}
+    assert "hub" not in copied
+    assert {"agent", "wire", "bundle", "outpost"} <= copied
+    block = (
+        "import sys\n"
+        "class NoHub:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('hub', 'uvicorn', 'psycopg'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, NoHub())\n"
+        "from outpost.cli import main\n"
+        "main(['agent', 'run', '--help'])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", block], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "--namespace" in proc.stdout
