@@ -67,6 +67,10 @@ def background(name: str, argv: list[str], work: Path, env: dict[str, str]) -> p
     return proc
 
 
+# The demo's own reader of the hub (a viewer access token), set by `start_hub`.
+READER: dict[str, str] = {}
+
+
 def start_hub(work: Path, env: dict[str, str]) -> tuple[str, str, str]:
     """The reference hub on loopback; returns its URL, public key and an enrollment token."""
     key = work / "hub.key"
@@ -82,6 +86,11 @@ def start_hub(work: Path, env: dict[str, str]) -> tuple[str, str, str]:
     token = json.loads(run(OUTPOST, "hub", "token", "create", "--db", db, "--output", "json",
                            env=env, show=False))["token"]  # fmt: skip
     console.print("one-time enrollment token issued (the hub keeps only its sha256)")
+    reader = json.loads(run(OUTPOST, "hub", "access-token", "create", "--db", db, "--name",
+                            "demo", "--output", "json", env=env, show=False))["token"]  # fmt: skip
+    (work / "hub-reader.token").write_text(reader + "\n")
+    console.print(f"access token for the read API and fleet page in {work / 'hub-reader.token'}")
+    READER["Authorization"] = f"Bearer {reader}"
     return url, public_b64, token
 
 
@@ -167,14 +176,16 @@ def show_report(hub_url: str) -> None:
     while time.monotonic() < deadline:
         now = _last_seqs(hub_url)
         if now and all(seq > seen.get(agent, 0) for agent, seq in now.items()):
-            console.print_json(data=httpx.get(f"{hub_url}/v1/agents", timeout=5).json())
+            console.print_json(
+                data=httpx.get(f"{hub_url}/v1/agents", headers=READER, timeout=5).json()
+            )
             return
         time.sleep(2)
     raise SystemExit("no new signed report reached the hub within 120 s; see the agent's log")
 
 
 def _last_seqs(hub_url: str) -> dict[str, int]:
-    agents = httpx.get(f"{hub_url}/v1/agents", timeout=5).json().get("agents", [])
+    agents = httpx.get(f"{hub_url}/v1/agents", headers=READER, timeout=5).json().get("agents", [])
     return {str(a["agent_id"]): int(a.get("last_seq") or 0) for a in agents}
 
 
@@ -218,7 +229,7 @@ def main() -> None:
     step("8. Health that cannot be told: a custom resource without status is Unknown")
     show_unknown_health(env)
     step("Done")
-    console.print(f"Fleet page:  {hub[0]}/")
+    console.print(f"Fleet page:  {hub[0]}/  (sign in with the token in {work}/hub-reader.token)")
     console.print('Explore:     eval "$(.venv/bin/outpost dev env)"')
     console.print("             kubectl get dataplanes,tenants,applications,bundles")
     console.print("Stop it all: make demo-down")

@@ -1,56 +1,69 @@
-"""The reference hub as a plain ASGI application (no web framework).
+"""The reference hub as a plain ASGI application.
 
-I/O: HTTP in and out through the ASGI `receive`/`send` callables; everything else is delegated to
-`hub.service.Hub` (writes) and `hub.fleet` (reads). Bodies are read with a hard cap
-(413 before the whole body is taken in). Store calls are short and run on the event loop: the
-reference hub is meant to run as a single worker.
+I/O: HTTP in and out through the ASGI `receive`/`send` callables; routing is the table in
+`hub.routes`, request logic is `hub.service.Hub` (writes), `hub.fleet` (reads) and `hub.access`
+(who may read). Every body is read with a size cap (413 before it is all taken in) and a
+deadline (408 for a body that trickles in). Store and verification work runs on one worker thread
+per process, never on the event loop, so `/healthz` answers while an upload is being verified.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
-import re
+import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-from urllib.parse import parse_qs
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from hub import fleet, openapi, page, usage_views
+from hub import openapi, routes
 from hub.errors import Rejection
 from hub.service import Hub, Reply, json_reply
-from wire.protocol import MAX_BODY_BYTES
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+T = TypeVar("T")
+LOG = logging.getLogger("outpost.hub")
 
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-AGENT_PATH = re.compile(r"^/v1/agents/(?P<agent>agt_[0-9a-f]{32})/(?P<what>reports|keys)$")
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one request may send, and how slowly."""
+
+    body_seconds: float = 30.0
 
 
 class TooLarge(Exception):
     pass
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+class TooSlow(Exception):
+    pass
+
+
+async def read_body(receive: Receive, scope: Scope, limit: int, seconds: float) -> bytes:
+    """The whole body, or `TooLarge` past `limit` bytes, or `TooSlow` past `seconds`."""
     for name, value in scope.get("headers", []):
         if name == b"content-length" and value.isdigit() and int(value) > limit:
             raise TooLarge
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
     body = bytearray()
     more = True
     while more:
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+        except TimeoutError as exc:
+            raise TooSlow from exc
         body += message.get("body", b"")
         if len(body) > limit:
             raise TooLarge
-        more = bool(message.get("more_body", False))
+        more = bool(message.get("more_body", False)) and message["type"] == "http.request"
     return bytes(body)
-
-
-def bearer(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization" and value.lower().startswith(b"bearer "):
-            return str(value[7:].decode("latin-1").strip())
-    return None
 
 
 def rejection(status: int, code: str, message: str) -> Reply:
@@ -58,11 +71,14 @@ def rejection(status: int, code: str, message: str) -> Reply:
 
 
 class HubApp:
-    """Routes: see `hub.openapi.document()`."""
+    """Routes: see `hub.routes` and `hub.openapi.document()`."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, limits: Limits | None = None) -> None:
         self.hub = hub
+        self.limits = limits or Limits()
         self.spec = json.dumps(openapi.document()).encode()
+        # One thread: the store's connection is used by one thread at a time.
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-store")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -70,11 +86,18 @@ class HubApp:
             return
         if scope["type"] != "http":
             return
+        started = time.monotonic()
         try:
-            reply = await self.route(scope, receive)
+            reply = await routes.route(self, scope, receive)
         except TooLarge:
             reply = rejection(413, "too_large", "request body is over the size limit")
+        except TooSlow:
+            reply = rejection(408, "too_slow", "request body was not sent in time")
+        except Exception:  # a store outage, not an input: logged, answered without details
+            LOG.exception("request failed")
+            reply = rejection(500, "internal", "the hub failed to handle this request")
         await send_reply(send, reply)
+        log_request(scope, reply.status, time.monotonic() - started)
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -82,61 +105,25 @@ class HubApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.hub.store.close()
+                await self.call(self.hub.store.close)
+                self.pool.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def route(self, scope: Scope, receive: Receive) -> Reply:
-        method, path = scope["method"], scope["path"]
-        if method == "GET":
-            return self.get(path, scope.get("query_string", b"").decode("latin-1"))
-        if method != "POST":
-            return rejection(405, "method_not_allowed", f"{method} is not supported here")
-        if path == "/v1/uploads":
-            body = await read_body(scope, receive, MAX_UPLOAD_BYTES)
-            return self.hub.upload(body, bearer(scope))
-        match = AGENT_PATH.match(path)
-        if path != "/v1/enroll" and match is None:
-            return rejection(404, "not_found", f"no such endpoint: POST {path}")
-        body = await read_body(scope, receive, MAX_BODY_BYTES)
-        if match is None:
-            return self.hub.enroll(bearer(scope), body)
-        if match["what"] == "keys":
-            return self.hub.rotate(match["agent"], body)
-        return self.hub.ingest(match["agent"], body)
+    async def call(self, action: Callable[..., T], *args: Any) -> T:
+        """Run store or verification work on the store thread, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, functools.partial(action, *args))
 
-    def get(self, path: str, query: str) -> Reply:
-        if path == "/":
-            html = page.render(fleet.fleet(self.hub.store), self.hub.clock())
-            return Reply(200, html.encode(), "text/html; charset=utf-8")
-        if path == "/openapi.json":
-            return Reply(200, self.spec)
-        if path == "/healthz":
-            return json_reply(200, {"status": "ok"})
-        if path == "/v1/agents":
-            return json_reply(200, fleet.agents_doc(self.hub.store))
-        if path == "/v1/usage":
-            try:
-                return usage_views.usage_reply(self.hub, parse_qs(query))
-            except Rejection as exc:
-                return json_reply(exc.status, exc.to_dict())
-        if path == "/metrics":
-            text = usage_views.metrics_text(self.hub, self.hub.clock())
-            return Reply(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
-        match = AGENT_PATH.match(path)
-        if match is None or match["what"] != "reports":
-            return rejection(404, "not_found", f"no such endpoint: GET {path}")
-        return self.reports(match["agent"], parse_qs(query))
+    async def body(self, scope: Scope, receive: Receive, limit: int) -> bytes:
+        return await read_body(receive, scope, limit, self.limits.body_seconds)
 
-    def reports(self, agent_id: str, query: dict[str, list[str]]) -> Reply:
-        try:
-            limit = int(query.get("limit", ["50"])[0])
-            before = int(query["before_seq"][0]) if "before_seq" in query else None
-            return json_reply(200, fleet.reports_doc(self.hub.store, agent_id, limit, before))
-        except ValueError:
-            return rejection(400, "malformed", "`limit` and `before_seq` must be integers")
-        except Rejection as exc:
-            return json_reply(exc.status, exc.to_dict())
+
+def log_request(scope: Scope, status: int, seconds: float) -> None:
+    """One JSON line per request (no query string: it is not needed and may be long)."""
+    if LOG.isEnabledFor(logging.INFO):
+        fields = {"method": scope.get("method"), "path": scope.get("path"), "status": status}
+        LOG.info(json.dumps({"event": "request", **fields, "ms": round(seconds * 1000, 2)}))
 
 
 async def send_reply(send: Send, reply: Reply) -> None:
@@ -145,10 +132,12 @@ async def send_reply(send: Send, reply: Reply) -> None:
         (b"content-length", str(len(reply.body)).encode()),
         (b"cache-control", b"no-store"),
         (b"x-content-type-options", b"nosniff"),
+        *((name.encode(), value.encode()) for name, value in reply.headers),
     ]
     if reply.content_type.startswith("text/html"):
         headers.append(
-            (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'")
-        )
+            (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; "
+             b"form-action 'self'; frame-ancestors 'none'")
+        )  # fmt: skip
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})

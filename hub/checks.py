@@ -25,6 +25,10 @@ MAX_SKEW = timedelta(minutes=5)
 MAX_AGE_LIVE = timedelta(days=7)
 # Hand-carried reports from air-gapped sites arrive late by design.
 MAX_AGE_UPLOAD = timedelta(days=400)
+# A rotation carries two signatures (old and new key); more is only work for the verifier.
+MAX_SIGNATURES = 2
+# Usage a single cluster can sanely report; larger values are refused before they are stored.
+USAGE_LIMITS = {"pods": 10**7, "cpu_millicores": 10**12, "memory_bytes": 2**62}
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,28 @@ class CheckedReport:
 
 
 def envelope_of(body: bytes, what: str) -> dsse.Envelope:
+    """A DSSE envelope of bounded depth and at most `MAX_SIGNATURES` signatures."""
     try:
-        return protocol.parse_envelope(body, what)
+        protocol.check_depth(body, what)
+        envelope = protocol.parse_envelope(body, what)
     except ProtocolError as exc:
         raise Rejection(400, "malformed", str(exc)) from exc
+    if len(envelope.signatures) > MAX_SIGNATURES:
+        raise Rejection(400, "malformed", f"{what}: more than {MAX_SIGNATURES} signatures")
+    return envelope
+
+
+def check_usage(doc: Mapping[str, object]) -> None:
+    """Usage counts (the summary's and each tenant's) are integers in their sane range."""
+    tenants = doc.get("tenants")
+    listed = tenants if isinstance(tenants, list) else []
+    entries = [protocol.dig(doc, "summary", "usage")]
+    entries += [t.get("usage") for t in listed if isinstance(t, Mapping)]
+    for usage in entries:
+        for name, limit in USAGE_LIMITS.items():
+            value = usage.get(name, 0) if isinstance(usage, Mapping) else 0
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+                raise Rejection(422, "out_of_range", f"usage `{name}` must be 0..{limit}")
 
 
 def check_window(issued_at: datetime, now: datetime, max_age: timedelta, what: str) -> None:
@@ -76,9 +98,11 @@ def verify_report(
     except ProtocolError as exc:
         raise Rejection(401, "signature_invalid", str(exc)) from exc
     try:
-        header = protocol.ReportHeader.from_dict(protocol.decode_object(payload, "status report"))
+        doc = protocol.decode_object(payload, "status report")
+        header = protocol.ReportHeader.from_dict(doc)
     except ProtocolError as exc:
         raise Rejection(400, "malformed", str(exc)) from exc
+    check_usage(doc)
     if header.agent_id != agent.agent_id or header.cluster_uid != agent.cluster_uid:
         raise Rejection(403, "binding_mismatch", "report names another agent or cluster")
     return header, payload

@@ -15,8 +15,9 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundle import dsse
+from hub import access
 from hub.errors import HubError
-from hub.service import Hub
+from hub.service import Hub, utc_now
 from hub.store import HubStore
 from wire import protocol
 from wire.errors import KeyFormatError
@@ -98,6 +99,43 @@ def token_create(db_url: str, ttl_hours: int, output: str) -> None:
     else:
         click.echo(value)
         click.echo(f"(valid {ttl_hours} h, one use; store it now: it is not kept)", err=True)
+
+
+@hub.group("access-token")
+def access_token() -> None:
+    """Tokens for readers of the API and the fleet page (only their sha256 is stored)."""
+
+
+@access_token.command("create")
+@click.option("--db", "db_url", required=True, help=DB_HELP)
+@click.option("--name", required=True, help="Who holds it (unique, never reused).")
+@click.option("--role", type=click.Choice(access.ROLES), default="viewer", show_default=True)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def access_token_create(db_url: str, name: str, role: str, output: str) -> None:
+    """Create an access token and print it once; it cannot be shown again."""
+    store = open_store(db_url)
+    try:
+        value = access.create(store, name, role, utc_now())
+    finally:
+        store.close()
+    if output == "json":
+        click.echo(json.dumps({"name": name, "role": role, "token": value}))
+    else:
+        click.echo(value)
+        click.echo(f"({role} '{name}'; store it now: it is not kept)", err=True)
+
+
+@access_token.command("revoke")
+@click.option("--db", "db_url", required=True, help=DB_HELP)
+@click.option("--name", required=True, help="The token's name.")
+def access_token_revoke(db_url: str, name: str) -> None:
+    """Revoke an access token at once (its sessions end with it)."""
+    store = open_store(db_url)
+    try:
+        access.revoke(store, name, utc_now())
+    finally:
+        store.close()
+    click.echo(f"revoked access token '{name}'")
 
 
 @hub.group("key")

@@ -1,6 +1,6 @@
 """The hub's HTTP API as an OpenAPI 3.1 document (served at `/openapi.json`).
 
-Pure data. Kept next to the router (`hub.app`); a test checks that every route the app
+Pure data. Kept next to the router (`hub.routes`); a test checks that every route the app
 serves is described here and the other way round.
 """
 
@@ -24,12 +24,17 @@ def content(schema: Mapping[str, object]) -> dict[str, object]:
 def errors(*codes: int) -> dict[str, object]:
     text = {
         400: "Malformed envelope or payload", 401: "Bad signature or missing/unknown token",
-        403: "Expired token, or the document names another agent or cluster",
-        404: "Unknown agent", 409: "Replay (old `seq`, reused nonce) or token already used",
+        403: "Expired token, a viewer asking for an admin call, or another agent or cluster",
+        404: "Unknown agent", 408: "Body not sent within the read deadline",
+        409: "Replay (old `seq`, reused nonce) or token already used",
         413: "Body over the size limit", 415: "Wrong DSSE payload type",
-        422: "`issued_at` outside the accepted window",
+        422: "`issued_at` outside the accepted window, or usage out of range",
     }  # fmt: skip
     return {str(c): {"description": text[c], **content(ref("Error"))} for c in codes}
+
+
+def answers(success: dict[str, object], *codes: int) -> dict[str, object]:
+    return {**success, **errors(*codes)}
 
 
 def ack_responses(created: int, *codes: int) -> dict[str, object]:
@@ -41,6 +46,9 @@ def ack_responses(created: int, *codes: int) -> dict[str, object]:
 
 
 AGENT_ID = {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
+# Readers: an access token as bearer, or the session cookie the sign-in form sets.
+READER: list[dict[str, list[str]]] = [{"accessToken": []}, {"session": []}]
+ADMIN: list[dict[str, list[str]]] = [{"accessToken": []}]
 
 SCHEMAS: dict[str, object] = {
     "Envelope": {
@@ -129,17 +137,32 @@ def read_paths() -> dict[str, dict[str, object]]:
         {"name": "before_seq", "in": "query", "schema": {"type": "integer"}},
     ]
     reports: dict[str, object] = {"200": ok("Reports", array_of("reports", "Report"))}
-    reports.update(errors(400, 404))
+    reports.update(errors(400, 401, 404))
     return {
         "/v1/agents": {"get": {
-            "summary": "Enrolled agents",
-            "responses": {"200": ok("Agents", array_of("agents", "Agent"))},
+            "summary": "Enrolled agents", "security": READER,
+            "responses": answers({"200": ok("Agents", array_of("agents", "Agent"))}, 401),
         }},
         "/v1/agents/{agent_id}/reports": {"get": {
             "summary": "An agent's reports, newest first", "parameters": paging,
-            "responses": reports,
+            "security": READER, "responses": reports,
         }},
-        "/": {"get": {"summary": "Fleet overview (HTML)", "responses": {"200": ok("HTML")}}},
+        "/": {"get": {"summary": "Fleet overview (HTML)", "security": READER,
+                      "responses": {"200": ok("HTML"), "401": ok("Sign-in form (HTML)")}}},
+        "/v1/usage": {"get": {
+            "summary": "The usage ledger between `from` and `to` (RFC 3339)", "security": READER,
+            "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
+                           for n in ("from", "to", "install", "tenant", "output")],
+            "responses": answers({"200": ok("json, csv or openmeter NDJSON")}, 400, 401),
+        }},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "security": READER,
+                             "responses": answers({"200": ok("text")}, 401)}},
+        "/login": {
+            "get": {"summary": "Sign-in form (HTML)", "responses": {"200": ok("HTML")}},
+            "post": {"summary": "Open a session from an access token (form field `token`)",
+                     "responses": {"303": ok("Session cookie set"), "401": ok("Form again")}},
+        },
+        "/logout": {"post": {"summary": "End the session", "responses": {"303": ok("Cleared")}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok("3.1")}}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": ok("ok")}}},
     }  # fmt: skip
@@ -167,6 +190,18 @@ def write_paths() -> dict[str, dict[str, object]]:
             rotated,
             parameters=[AGENT_ID],
         ),
+        "/v1/enrollment-tokens": {"post": {
+            "summary": "Issue a one-time enrollment token (admin)", "security": ADMIN,
+            "requestBody": {"required": False, "content": content({"type": "object"})["content"]},
+            "responses": answers({"201": ok("The token, shown once", {"type": "object"})},
+                                 400, 401, 403),
+        }},
+        "/v1/access-tokens/{name}/revoke": {"post": {
+            "summary": "Revoke an access token (admin)", "security": ADMIN,
+            "parameters": [{"name": "name", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": answers({"200": ok("Revoked", {"type": "object"})}, 401, 403, 404),
+        }},
         "/v1/uploads": {"post": {
             "summary": "Upload an exported file (JSON lines of envelopes)",
             "security": [{}, {"enrollmentToken": []}], "requestBody": upload_body,
@@ -184,7 +219,11 @@ def document() -> dict[str, object]:
         "info": {"title": "Outpost reference hub", "version": product_version()},
         "components": {
             "schemas": SCHEMAS,
-            "securitySchemes": {"enrollmentToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "enrollmentToken": {"type": "http", "scheme": "bearer"},
+                "accessToken": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "outpost_session"},
+            },
         },
         "paths": paths,
     }

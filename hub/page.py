@@ -25,6 +25,8 @@ th{background:#eef1f5;font-weight:600} td.num{text-align:right;font-variant-nume
 ul{margin:0;padding-left:16px}
 """
 
+HTML = "text/html; charset=utf-8"
+
 HEADINGS = (
     "Install", "Last seen", "Seq", "Bundle", "Data planes", "Tenants", "Applications",
     "Pods", "CPU req.", "Memory req.", "Not ready", "Notes",
@@ -112,4 +114,18 @@ def render(rows: Sequence[Install], now: datetime, title: str = "Outpost fleet")
         f"· rendered {escape(now.strftime('%Y-%m-%d %H:%M:%S UTC'))}</p>"
         f'<div class="cards">{totals(rows)}</div>'
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>"
+    )
+
+
+def login(message: str = "") -> str:
+    """The sign-in form: it posts an access token, and the hub answers with a session cookie."""
+    note = f'<p class="bad">{escape(message)}</p>' if message else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Sign in · Outpost fleet</title><style>{STYLE}</style></head><body>"
+        "<h1>Outpost fleet</h1><p class=sub>Sign in with an access token "
+        "(<code>outpost hub access-token create</code>).</p>"
+        f'{note}<form method="post" action="/login"><label>Access token '
+        '<input type="password" name="token" autocomplete="off" size="48" required></label> '
+        '<button type="submit">Sign in</button></form></body></html>'
     )

@@ -29,6 +29,10 @@ class PostgresStore(SqlStore):
     blob_type = "BYTEA"
     int_type = "BIGINT"
 
+    def lock_schema(self, cur: Any) -> None:
+        # Several hub processes may start at once: one migrates, the others wait and find it done.
+        cur.execute("SELECT pg_advisory_xact_lock(7010701)")
+
     def __init__(self, url: str) -> None:
         psycopg = load_psycopg()
         self.integrity_error = psycopg.IntegrityError

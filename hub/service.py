@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundle import dsse
-from hub import checks, ledger
-from hub.errors import Rejection
+from hub import access, checks, ledger
+from hub.errors import HubError, Rejection
 from hub.sqlstore import SqlStore
 from hub.store import AgentRecord, HubStore, StoredReport, TokenRecord
 from hub.usage_store import UsageLedger
@@ -29,6 +29,8 @@ from wire.errors import ProtocolError
 
 ROTATION_GRACE = timedelta(days=1)
 TOKEN_TTL = timedelta(days=7)
+# An upload is verified in bounded work: at most this many lines (each at most 2 signatures).
+MAX_UPLOAD_LINES = 2000
 
 
 def utc_now() -> datetime:
@@ -44,6 +46,7 @@ class Reply:
     status: int
     body: bytes
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def json_reply(status: int, doc: object) -> Reply:
@@ -181,10 +184,36 @@ class Hub:
         ack = Ack("rotation", agent_id, agent.last_seq, protocol.sha256_hex(payload), now)
         return Reply(200, sign_ack(ack, self.key))
 
+    def issue_enrollment(self, body: bytes) -> Reply:
+        """`POST /v1/enrollment-tokens` (admin): a one-time enrollment token, shown once."""
+        try:
+            doc = protocol.decode_object(body or b"{}", "token request")
+        except ProtocolError as exc:
+            return json_reply(400, Rejection(400, "malformed", str(exc)).to_dict())
+        hours = doc.get("ttl_hours", TOKEN_TTL.total_seconds() // 3600)
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 1 <= hours <= 2160:
+            return json_reply(
+                400, Rejection(400, "malformed", "`ttl_hours` must be 1..2160").to_dict()
+            )
+        token = self.create_token(timedelta(hours=hours))
+        return json_reply(201, {"token": token, "ttl_hours": hours})
+
+    def revoke_access(self, name: str) -> Reply:
+        """`POST /v1/access-tokens/{name}/revoke` (admin)."""
+        try:
+            access.revoke(self.store, name, self.clock())
+        except HubError as exc:
+            return json_reply(404, Rejection(404, "unknown_token", str(exc)).to_dict())
+        return json_reply(200, {"revoked": name})
+
     def upload(self, body: bytes, token: str | None) -> Reply:
         """A hand-carried export: JSON lines of envelopes, each handled as if sent live."""
+        lines = body.splitlines()
+        if sum(1 for line in lines if line.strip()) > MAX_UPLOAD_LINES:
+            message = f"an upload holds at most {MAX_UPLOAD_LINES} lines; split the file"
+            return json_reply(413, Rejection(413, "too_many_lines", message).to_dict())
         results = []
-        for number, line in enumerate(body.splitlines(), start=1):
+        for number, line in enumerate(lines, start=1):
             if line.strip():
                 reply = self.upload_line(line.strip(), token)
                 results.append({"line": number, "status": reply.status, **outcome_of(reply)})

@@ -30,6 +30,10 @@ class SqliteStore(SqlStore):
         except sqlite3.Error as exc:
             raise HubError(f"cannot open SQLite database '{path}': {exc}") from exc
 
+    def lock_schema(self, cur: Any) -> None:
+        # sqlite3 does not open a transaction before DDL by itself: take the write lock now.
+        cur.execute("BEGIN IMMEDIATE")
+
     def query(self, text: str, args: Sequence[Any] = ()) -> list[Any]:
         # Outside a write, sqlite3 runs a SELECT in autocommit mode: no commit needed.
         return list(self.conn.execute(text, tuple(args)).fetchall())

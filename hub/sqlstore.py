@@ -9,26 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from hub.store import AgentRecord, StoredReport, TokenRecord
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tokens (
-    sha256 TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
-    used_by TEXT, used_at TEXT);
-CREATE TABLE IF NOT EXISTS agents (
-    agent_id TEXT PRIMARY KEY, cluster_uid TEXT NOT NULL, public_key TEXT NOT NULL,
-    enrolled_at TEXT NOT NULL, enroll_ack {blob} NOT NULL, last_seq {int} NOT NULL DEFAULT 0,
-    last_sha256 TEXT NOT NULL, last_seen TEXT, previous_key TEXT, previous_until TEXT);
-CREATE TABLE IF NOT EXISTS reports (
-    agent_id TEXT NOT NULL REFERENCES agents(agent_id), seq {int} NOT NULL, nonce TEXT NOT NULL,
-    payload_sha256 TEXT NOT NULL, issued_at TEXT NOT NULL, received_at TEXT NOT NULL,
-    chain_gap {int} NOT NULL, envelope {blob} NOT NULL, payload {blob} NOT NULL,
-    ack {blob} NOT NULL, PRIMARY KEY (agent_id, seq), UNIQUE (agent_id, nonce),
-    UNIQUE (agent_id, payload_sha256));
-"""
+from hub import migrate
+from hub.store import AccessRecord, AgentRecord, StoredReport, TokenRecord
 
 AGENT_COLUMNS = (
     "agent_id, cluster_uid, public_key, enrolled_at, enroll_ack, last_seq, last_sha256, "
@@ -102,11 +87,28 @@ class SqlStore:
         """A read; drivers that need a transaction even for reads keep `run`'s commit."""
         return self.run(text, args)
 
+    def lock_schema(self, cur: Any) -> None:
+        """Hold off other processes while migrating (inside the migration's transaction)."""
+
     def create_schema(self) -> None:
-        ddl = SCHEMA.format(blob=self.blob_type, int=self.int_type)
+        """Bring the schema to this hub's version (`hub.migrate`); a no-op when it is there."""
         with self.transaction() as cur:
-            for statement in filter(str.strip, ddl.split(";")):
-                cur.execute(statement)
+            self.lock_schema(cur)
+            cur.execute(migrate.VERSION_TABLE)
+            cur.execute("SELECT version FROM schema_version")
+            applied = {int(row[0]) for row in cur.fetchall()}
+            for step in migrate.pending(applied):
+                for statement in step.statements(self.blob_type, self.int_type):
+                    cur.execute(statement)
+                cur.execute(
+                    self.sql("INSERT INTO schema_version (version, name, applied_at) "
+                             "VALUES (?, ?, ?)"),
+                    (step.version, step.name, to_text(datetime.now(UTC))),
+                )  # fmt: skip
+
+    def schema_version(self) -> int:
+        rows = self.query("SELECT MAX(version) FROM schema_version")
+        return int(rows[0][0] or 0)
 
     def add_token(self, token: TokenRecord) -> None:
         self.run(
@@ -142,6 +144,35 @@ class SqlStore:
         except (LookupError, self.integrity_error):
             return False
         return True
+
+    def add_access_token(self, record: AccessRecord) -> bool:
+        try:
+            self.run(
+                "INSERT INTO access_tokens (name, sha256, role, created_at) VALUES (?, ?, ?, ?)",
+                (record.name, record.sha256, record.role, to_text(record.created_at)),
+            )
+        except self.integrity_error:
+            return False
+        return True
+
+    def access_token(self, sha256: str) -> AccessRecord | None:
+        rows = self.query(
+            "SELECT name, role, created_at, revoked_at FROM access_tokens WHERE sha256 = ?",
+            [sha256],
+        )
+        if not rows:
+            return None
+        name, role, created, revoked = rows[0]
+        return AccessRecord(name, sha256, role, datetime.fromisoformat(created), from_text(revoked))
+
+    def revoke_access_token(self, name: str, when: datetime) -> bool:
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("UPDATE access_tokens SET revoked_at = ? "
+                         "WHERE name = ? AND revoked_at IS NULL"),
+                (to_text(when), name),
+            )  # fmt: skip
+            return bool(cur.rowcount == 1)
 
     def agent(self, agent_id: str) -> AgentRecord | None:
         rows = self.query(f"SELECT {AGENT_COLUMNS} FROM agents WHERE agent_id = ?", [agent_id])
@@ -187,9 +218,10 @@ class SqlStore:
         return True
 
     def reports(self, agent_id: str, limit: int, before_seq: int | None) -> list[StoredReport]:
-        bound = before_seq if before_seq is not None else 2**63 - 1
+        # `seq <= bound` with the largest 64-bit value: a report at seq 2⁶³-1 is still listed.
+        bound, compare = (before_seq, "<") if before_seq is not None else (2**63 - 1, "<=")
         rows = self.query(
-            f"SELECT {REPORT_COLUMNS} FROM reports WHERE agent_id = ? AND seq < ? "
+            f"SELECT {REPORT_COLUMNS} FROM reports WHERE agent_id = ? AND seq {compare} ? "
             "ORDER BY seq DESC LIMIT ?",
             (agent_id, bound, limit),
         )

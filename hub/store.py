@@ -23,6 +23,17 @@ class TokenRecord:
 
 
 @dataclass(frozen=True)
+class AccessRecord:
+    """A reader of the API and the fleet page: `viewer` reads, `admin` also manages tokens."""
+
+    name: str
+    sha256: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class AgentRecord:
     agent_id: str
     cluster_uid: str
@@ -55,6 +66,15 @@ class HubStore(Protocol):
     def token(self, sha256: str) -> TokenRecord | None: ...
     def enroll(self, token_sha256: str, agent: AgentRecord) -> bool:
         """Use the token and create the agent atomically; False if the token was used meanwhile."""
+        ...
+
+    def add_access_token(self, record: AccessRecord) -> bool:
+        """False (nothing stored) if a token of that name exists, revoked or not."""
+        ...
+
+    def access_token(self, sha256: str) -> AccessRecord | None: ...
+    def revoke_access_token(self, name: str, when: datetime) -> bool:
+        """False if no live token has that name."""
         ...
 
     def agent(self, agent_id: str) -> AgentRecord | None: ...

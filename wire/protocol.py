@@ -17,10 +17,12 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -37,6 +39,14 @@ SCHEMA_ACK = "outpost.dev/hub-ack/v1"
 # The agent keeps each report payload under this; the hub refuses bodies over MAX_BODY_BYTES.
 MAX_REPORT_BYTES = 256 * 1024
 MAX_BODY_BYTES = 1024 * 1024
+# Every integer in a document fits a signed 64-bit column (`seq` and usage are stored as BIGINT).
+MAX_INT = 2**63 - 1
+# Reports nest four levels deep; anything past this is refused before it is walked.
+MAX_JSON_DEPTH = 32
+
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def encode(doc: Mapping[str, object]) -> bytes:
@@ -58,10 +68,45 @@ def envelope_line(envelope: dsse.Envelope) -> bytes:
     )
 
 
+def json_depth(data: bytes) -> int:
+    """How deeply `data` nests arrays and objects, counted without parsing (strings skipped)."""
+    brackets = _STRINGS.sub(b"", data).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def check_depth(data: bytes, what: str) -> None:
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise ProtocolError(f"{what}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text) if len(text) <= 20 else MAX_INT + 1
+    if not -MAX_INT - 1 <= value <= MAX_INT:
+        raise ProtocolError(f"integer {text[:24]} is outside the signed 64-bit range")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ProtocolError(f"number {text[:24]} is not finite")
+    return value
+
+
+def _no_constant(name: str) -> object:
+    raise ProtocolError(f"{name} is not JSON")
+
+
 def decode_object(data: bytes, what: str) -> dict[str, object]:
     """A JSON object from bytes; ProtocolError for anything else (including too deep nesting)."""
+    """A JSON object with bounded nesting, 64-bit integers and finite numbers only."""
+    check_depth(data, what)
     try:
-        doc = json.loads(data)
+        doc = json.loads(
+            data, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant
+        )
+    except ProtocolError as exc:
+        raise ProtocolError(f"{what}: {exc}") from exc
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError(f"{what}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
@@ -170,8 +215,8 @@ class ReportHeader:
         check_schema(doc, SCHEMA_STATUS, what)
         seq = field(doc, "seq", int, what)
         assert isinstance(seq, int)
-        if seq < 1:
-            raise ProtocolError(f"{what}: field `seq` must be at least 1")
+        if not 1 <= seq <= MAX_INT:
+            raise ProtocolError(f"{what}: field `seq` must be between 1 and 2^63-1")
         return cls(
             agent_id=str(field(doc, "agent_id", str, what)),
             cluster_uid=str(field(doc, "cluster_uid", str, what)),

@@ -27,6 +27,7 @@ from agent.sync.snapshot import (
     Usage,
 )
 from agent.sync.state import MemoryStore
+from hub import access
 from hub.app import HubApp
 from hub.service import Hub
 from hub.sqlite import SqliteStore
@@ -65,6 +66,12 @@ class HubKit:
     def __post_init__(self) -> None:
         self.hub = Hub(self.store, self.key, self.clock)
         self.app = HubApp(self.hub)
+        # An admin reader, for the tests that read the API or the page.
+        self.reader = access.create(self.store, "test-admin", "admin", self.clock())
+
+    def reading(self) -> dict[str, str]:
+        """Headers of an authenticated reader."""
+        return {"Authorization": f"Bearer {self.reader}"}
 
     def config(self, **overrides: Any) -> SyncConfig:
         return SyncConfig(HUB_URL, protocol.keyring(self.key.public_key()), **overrides)
@@ -138,10 +145,23 @@ def agent(**options: Any) -> tuple[Cycle, MemoryStore]:
     return Cycle(store, **options), store
 
 
+class SignedIn:
+    """Stands for a browser holding a session: adds the reader's bearer header to each request
+    (headless Chromium's command line cannot fill in the login form)."""
+
+    def __init__(self, app: HubApp, token: str) -> None:
+        self.app, self.header = app, (b"authorization", f"Bearer {token}".encode())
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "headers": [*scope["headers"], self.header]}
+        await self.app(scope, receive, send)
+
+
 class ServedHub:
     """The hub app served by uvicorn on 127.0.0.1 (a socket of our own, so no port race)."""
 
-    def __init__(self, app: HubApp, **ssl: str) -> None:
+    def __init__(self, app: HubApp | SignedIn, **ssl: str) -> None:
         import socket
         import threading
 

@@ -37,7 +37,7 @@ def post(kit: HubKit, path: str, body: bytes, token: str | None = None) -> httpx
 def get(kit: HubKit, path: str) -> httpx.Response:
     async def go() -> httpx.Response:
         async with kit.http() as http:
-            return await http.get(path)
+            return await http.get(path, headers=kit.reading())
 
     return run(go())
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.sync.snapshot import Health
-from tests.unit.hub.hubkit import HubKit, ServedHub, agent, run, snapshot
+from tests.unit.hub.hubkit import HubKit, ServedHub, SignedIn, agent, run, snapshot
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -63,7 +63,7 @@ def test_the_fleet_page_renders_in_a_browser(tmp_path: Path) -> None:
     kit = HubKit()
     populate(kit)
     shot = tmp_path / "fleet.png"
-    with ServedHub(kit.app) as hub:
+    with ServedHub(SignedIn(kit.app, kit.reader)) as hub:
         dom = chromium("--dump-dom", hub.url + "/", profile=tmp_path / "p1")
         made = chromium(f"--screenshot={shot}", hub.url + "/", profile=tmp_path / "p2")
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -75,3 +75,13 @@ def test_the_fleet_page_renders_in_a_browser(tmp_path: Path) -> None:
     target = os.environ.get("OUTPOST_FLEET_SCREENSHOT")
     if target:
         shutil.copyfile(shot, target)
+
+
+def test_without_a_session_the_browser_gets_the_sign_in_form(tmp_path: Path) -> None:
+    kit = HubKit()
+    populate(kit)
+    with ServedHub(kit.app) as hub:
+        dom = chromium("--dump-dom", hub.url + "/", profile=tmp_path / "p1")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert 'name="token"' in dom.stdout
+    assert "c0ffee00-prod-eu" not in dom.stdout

@@ -137,7 +137,7 @@ def test_usage_endpoint_and_metrics() -> None:
 
     async def get(path: str) -> tuple[int, str]:
         async with kit.http() as http:
-            resp = await http.get(path)
+            resp = await http.get(path, headers=kit.reading())
             return resp.status_code, resp.text
 
     status, text = run(
@@ -150,3 +150,10 @@ def test_usage_endpoint_and_metrics() -> None:
     assert 'outpost_hub_reports_total{result="ingested"} 1' in metrics
     assert 'outpost_hub_usage_records_total{outcome="new"} 1' in metrics
     assert "outpost_hub_install_last_seen_age_seconds{install=" in metrics
+
+    async def anonymous(path: str) -> int:
+        async with kit.http() as http:
+            return (await http.get(path)).status_code
+
+    assert run(anonymous("/v1/usage?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z")) == 401
+    assert run(anonymous("/metrics")) == 401
