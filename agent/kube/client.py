@@ -14,7 +14,7 @@ import json
 import ssl
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -26,6 +26,8 @@ from agent.kube.resources import Resource, ResourceMap
 KubeObject = dict[str, Any]
 FIELD_MANAGER = "outpost-agent"
 LIST_CHUNK = 500
+WATCH_SECONDS = 290
+"""How long the API server keeps one watch stream open before we reconnect from its last version."""
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -68,6 +70,19 @@ class Kube:
             ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
         return ctx
 
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(ssl=self._ssl(), limit=64)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        return self._session
+
+    async def _headers(self, content_type: str = "application/json") -> dict[str, str]:
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        token = await self.creds.get_api_key_with_prefix("BearerToken")
+        if token:
+            headers["Authorization"] = token
+        return headers
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -89,16 +104,10 @@ class Kube:
         if method in WRITE_VERBS:
             await self._bucket.take()
         self.requests[(method, resource_of(path))] += 1
-        if self._session is None:
-            connector = aiohttp.TCPConnector(ssl=self._ssl(), limit=64)
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
-        headers = {"Accept": "application/json", "Content-Type": content_type}
-        token = await self.creds.get_api_key_with_prefix("BearerToken")
-        if token:
-            headers["Authorization"] = token
+        headers = await self._headers(content_type)
         data = None if body is None else json.dumps(body)
         try:
-            async with self._session.request(
+            async with self._open().request(
                 method,
                 self.creds.host + path,
                 data=data,
@@ -145,6 +154,18 @@ class Kube:
         fields: str = "",
     ) -> list[KubeObject]:
         """All objects of a kind (paginated), optionally filtered by label and field selectors."""
+        items, _ = await self.list_versioned(api_version, kind, namespace, labels, fields)
+        return items
+
+    async def list_versioned(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: str = "",
+        fields: str = "",
+    ) -> tuple[list[KubeObject], str]:
+        """`list_objects` plus the list's resourceVersion (where a watch starts from)."""
         res = await self.resolve(api_version, kind)
         items: list[KubeObject] = []
         params = {"limit": str(LIST_CHUNK), **({"labelSelector": labels} if labels else {})}
@@ -156,10 +177,41 @@ class Kube:
                 item.setdefault("apiVersion", api_version)
                 item.setdefault("kind", kind)
                 items.append(item)
-            cont = page.get("metadata", {}).get("continue")
-            if not cont:
-                return items
-            params["continue"] = cont
+            meta = page.get("metadata", {})
+            if not meta.get("continue"):
+                return items, str(meta.get("resourceVersion", ""))
+            params["continue"] = meta["continue"]
+
+    async def watch(
+        self, api_version: str, kind: str, resource_version: str, labels: str = ""
+    ) -> AsyncIterator[KubeObject]:
+        """The watch events after `resource_version` (with bookmarks) until the server ends the
+        stream (after about WATCH_SECONDS).
+
+        Raises:
+            GoneError: the version is too old (relist); KubeError: any other failure.
+        """
+        res = await self.resolve(api_version, kind)
+        params = {"watch": "true", "resourceVersion": resource_version,
+                  "allowWatchBookmarks": "true", "timeoutSeconds": str(WATCH_SECONDS)}  # fmt: skip
+        if labels:
+            params["labelSelector"] = labels
+        path = res.path()
+        self.requests[("WATCH", res.plural)] += 1
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=WATCH_SECONDS + 30)
+        try:
+            async with self._open().get(
+                self.creds.host + path,
+                params=params,
+                headers=await self._headers(),
+                timeout=timeout,
+            ) as resp:
+                if resp.status >= 400:
+                    raise _error("WATCH", path, resp.status, await resp.text())
+                async for event in _lines(resp.content):
+                    yield _checked(event, path)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise KubeError(f"watch {path} failed: {exc!r}") from exc
 
     async def apply(
         self, obj: KubeObject, *, subresource: str = "", manager: str = FIELD_MANAGER
@@ -287,6 +339,27 @@ def writes(requests: Mapping[tuple[str, str], int], exclude: tuple[str, ...] = (
     return sum(
         n for (verb, res), n in requests.items() if verb in WRITE_VERBS and res not in exclude
     )
+
+
+async def _lines(stream: aiohttp.StreamReader) -> AsyncIterator[KubeObject]:
+    """Decoded JSON lines of a watch stream (any length: one object can exceed a read chunk)."""
+    buffer = b""
+    async for chunk in stream.iter_any():
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _checked(event: KubeObject, path: str) -> KubeObject:
+    """The event itself, or the error an ERROR event carries (410: the version expired)."""
+    if event.get("type") != "ERROR":
+        return event
+    status = event.get("object") or {}
+    code = int(status.get("code") or 0)
+    kind = GoneError if code == 410 else KubeError
+    raise kind(f"watch {path}: HTTP {code}: {status.get('message', '')}", status=code)
 
 
 def _error(method: str, path: str, status: int, text: str) -> KubeError:

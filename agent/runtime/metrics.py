@@ -1,4 +1,4 @@
-"""Prometheus metrics and the liveness endpoint, served by aiohttp (already a kopf dependency).
+"""Prometheus metrics and the liveness endpoint, served by aiohttp (the agent's HTTP stack).
 
 I/O: one HTTP server on the metrics host/port with `/metrics` (text exposition format 0.0.4) and
 `/healthz` (503 when the watches or the work queue have stalled). The registry is a few

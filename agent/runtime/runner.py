@@ -14,17 +14,18 @@ import ctypes
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 from agent.api import API_VERSION
 from agent.errors import AgentError, ConfigError, KubeError
+from agent.kube.cached import CachedKube
 from agent.kube.client import Kube
 from agent.kube.helm import Helm
-from agent.kube.kubeconfig import Credentials, load_credentials
+from agent.kube.kubeconfig import load_credentials
 from agent.reconcilers.context import Context
 from agent.reconcilers.dispatch import reconcile
-from agent.runtime import handlers
+from agent.runtime import watches
 from agent.runtime.lease import LeaderElector
 from agent.runtime.metrics import Metrics, build_app, serve
 from agent.runtime.queue import WorkQueue
@@ -53,8 +54,10 @@ class Controller:
         self.meter: Meter | None = None
         self.queue = WorkQueue(self.handle, settings.concurrency)
         self.triggers = Triggers(self.queue.add, self.metrics.watched)
+        self.informers = watches.informers(kube, self.triggers)
+        self.cached = CachedKube(kube, self.informers)
         self.ctx = Context(
-            kube=kube,
+            kube=self.cached,
             helm=helm,
             settings=settings,
             triggers=self.triggers,
@@ -75,8 +78,10 @@ class Controller:
             release_free_memory()  # after big LIST responses, or when the queue runs dry
         return again
 
-    async def lead(self, elector: LeaderElector) -> None:
-        """Work while leading; stop the moment leadership is lost; forever."""
+    async def lead(self, elector: LeaderElector, warm: asyncio.Event) -> None:
+        """Work while leading (once the watch cache is warm); stop the moment leadership is
+        lost; forever."""
+        await warm.wait()
         while True:
             await elector.leading.wait()
             work: asyncio.Future[object] = asyncio.ensure_future(
@@ -121,28 +126,26 @@ class Controller:
             await asyncio.sleep(SYNC_RESTART_SECONDS)
 
     async def _resync(self) -> None:
+        """The level trigger: every cached Outpost object, each resync period (no API call:
+        the informers keep the cache equal to the cluster)."""
         while True:
-            try:
-                listed = {
-                    kind: [
-                        o["metadata"]["name"]
-                        for o in await self.ctx.kube.list_objects(API_VERSION, kind)
-                    ]
-                    for kind in OWNED_KINDS
-                }
-            except AgentError as exc:
-                log.warning("resync could not list objects: %s", exc)
-                self.triggers.enqueue_all()
-            else:
-                self.triggers.resync(listed)
+            listed = {
+                kind: [
+                    o["metadata"]["name"] for o in await self.cached.list_objects(API_VERSION, kind)
+                ]
+                for kind in OWNED_KINDS
+            }
+            self.triggers.resync(listed)
             release_free_memory()
             await asyncio.sleep(self.settings.resync_seconds)
 
     def problem(self, elector: LeaderElector) -> str:
         """Why the liveness probe should fail ("" when healthy)."""
-        if self.triggers.watch_broken:
-            missed = ", ".join(f"{k}/{n}" for (k, n) in sorted(self.triggers.misses)[:3])
-            return f"watches missed objects that two resyncs listed ({missed}): watch stalled"
+        now = time.monotonic()
+        for informer in self.informers:
+            since = informer.failing_since
+            if since is not None and now - since > self.settings.stall_seconds:
+                return f"the watch of {informer.what.kind} has failed for {now - since:.0f}s"
         stuck = self.queue.stalled_for() if elector.leading.is_set() else 0.0
         if stuck > self.settings.stall_seconds:
             return f"work queue made no progress for {stuck:.0f}s"
@@ -158,6 +161,7 @@ class Controller:
         out.update(self.meter.gauges() if self.meter else {})
         for (verb, resource), n in kube.requests.items():
             out[f'outpost_api_requests_total{{verb="{verb}",resource="{resource}"}}'] = float(n)
+        out.update(self.cached.gauges())
         return out
 
 
@@ -195,24 +199,6 @@ async def _trim_memory() -> None:
     while True:
         await asyncio.sleep(TRIM_SECONDS)
         release_free_memory()
-
-
-def kopf_login(creds: Credentials) -> Callable[[], dict[str, object]]:
-    """kopf's connection settings from the same credentials our client uses."""
-
-    def login() -> dict[str, object]:
-        token = creds.bearer()
-        return {
-            "server": creds.host,
-            "ca_path": creds.ssl_ca_cert,
-            "certificate_path": creds.cert_file,
-            "private_key_path": creds.key_file,
-            "scheme": "Bearer" if token else None,
-            "token": token or None,
-            "insecure": not creds.verify_ssl,
-        }
-
-    return login
 
 
 async def run(settings: AgentSettings) -> None:
@@ -260,10 +246,9 @@ async def run(settings: AgentSettings) -> None:
         await _supervise(
             stop,
             [
-                handlers.watch(controller.triggers, kopf_login(creds), stop, watching),
-                _after(watching, lambda: _on_signals(stop)),
+                watches.watch(controller.informers, watching),
                 elector.run(),
-                controller.lead(elector),
+                controller.lead(elector, watching),
                 _trim_memory(),
             ],
         )
@@ -274,16 +259,10 @@ async def run(settings: AgentSettings) -> None:
 
 
 def _on_signals(stop: asyncio.Event) -> None:
-    """SIGTERM/SIGINT stop us cleanly: kopf stops via `stop`, the Lease is released."""
+    """SIGTERM/SIGINT stop us cleanly: the jobs are cancelled, the Lease is released."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-
-
-async def _after(event: asyncio.Event, then: Callable[[], None]) -> None:
-    await event.wait()
-    then()
-    await asyncio.Event().wait()  # stay until cancelled with the others
 
 
 async def _supervise(stop: asyncio.Event, jobs: list[Awaitable[object]]) -> None:
@@ -291,8 +270,7 @@ async def _supervise(stop: asyncio.Event, jobs: list[Awaitable[object]]) -> None
     tasks: list[asyncio.Future[object]] = [asyncio.ensure_future(job) for job in jobs]
     stopper: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
     done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    stop.set()  # lets kopf shut down its watchers cleanly
-    for task in tasks[1:]:
+    for task in tasks:
         task.cancel()
     await asyncio.wait(tasks, timeout=15)
     for task in done:

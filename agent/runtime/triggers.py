@@ -49,7 +49,7 @@ def owner_key(body: dict[str, Any], releases: dict[tuple[str, str], str]) -> str
 
 
 class Triggers:
-    """The kopf Sink: remembers which objects exist and enqueues the keys that need a visit."""
+    """The watch Sink: remembers which objects exist and enqueues the keys that need a visit."""
 
     def __init__(self, enqueue: Enqueue, on_watch: Callable[[], None]) -> None:
         self.enqueue = enqueue
@@ -119,7 +119,8 @@ class Triggers:
         """The level trigger: enqueue everything a fresh LIST returned, and notice watch misses.
 
         A name listed twice in a row that the watch never delivered means a watch stream is
-        dead (kopf reconnects dead streams, but a task can die for good): liveness fails.
+        dead: liveness fails. (With the watch cache, the resync lists from the cache, so a miss
+        only shows when an informer itself stopped updating it.)
         """
         misses: dict[tuple[str, str], int] = {}
         for kind, names in listed.items():

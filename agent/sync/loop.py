@@ -1,4 +1,4 @@
-"""The long-running sync loop the agent runs (e.g. from a kopf daemon) when a hub is configured.
+"""The long-running sync loop the agent runs on the leader when a hub is configured.
 
 Orchestration over injected seams: `clock`, `sleep` and `rng` are passed in (tests never sleep),
 the snapshot gatherer and the stores are awaited on the agent's one async client, and
