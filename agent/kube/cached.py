@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from agent.kube.client import Kube, KubeObject
+from agent.kube.client import FIELD_MANAGER, Kube, KubeObject
 from agent.kube.watch import Informer
 
 VERSION_SECONDS = 300.0
@@ -64,8 +64,10 @@ class CachedKube:
             informer.store.put(dict(obj))
         return obj
 
-    async def apply(self, obj: KubeObject, *, subresource: str = "") -> KubeObject:
-        return self.remember(await self.kube.apply(obj, subresource=subresource))
+    async def apply(
+        self, obj: KubeObject, *, subresource: str = "", manager: str = FIELD_MANAGER
+    ) -> KubeObject:
+        return self.remember(await self.kube.apply(obj, subresource=subresource, manager=manager))
 
     async def apply_status(self, obj: KubeObject) -> KubeObject:
         return self.remember(await self.kube.apply_status(obj))

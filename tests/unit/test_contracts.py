@@ -26,7 +26,7 @@ CASES = {
     "hub-imports-agent": ("hub/leak.py", "import agent.api\n", "project layers"),
     "agent-imports-airgap": ("agent/core/leak.py", "import airgap.plan\n", "project layers"),
     "pure-core-imports-kopf": ("agent/core/leak.py", "import kopf\n", "pure cores"),
-    "kopf-outside-handlers": ("agent/runtime/leak.py", "import kopf\n", "kopf only"),
+    "kopf-anywhere": ("agent/runtime/leak.py", "import kopf\n", "no kopf"),
     "reconciler-kinds-depend": (
         "agent/reconcilers/leak_tenant.py",
         "",
