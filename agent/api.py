@@ -77,6 +77,9 @@ class Reason:
     """Stalled: the Application's source (chart path, reference) cannot be used as given."""
     CHART_RENDER_FAILED = "ChartRenderFailed"
     """Stalled: `helm template`/`install` could not render the chart with the given values."""
+    REFERRER_MISSING = "ReferrerMissing"
+    """Ready=False: an image lacks a referrer `spec.verify.requireReferrers` names (e.g. its
+    signature) in its registry, or is not pinned by digest; nothing is applied."""
     MANIFEST_INVALID = "ManifestInvalid"
     """Stalled: an embedded manifest lacks apiVersion/kind/name or targets a foreign namespace."""
     HELM_RELEASE_FAILED = "HelmReleaseFailed"

@@ -37,6 +37,7 @@ class ImageSpec:
     layer_sizes: tuple[int, ...] = (2048, 32768)
     platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64")
     shared: tuple[int, ...] = ()
+    salt: str = ""  # changes the image's own layers, not the `shared` ones (a new release)
 
 
 class _HashingWriter(io.RawIOBase):
@@ -87,7 +88,9 @@ def _write_image(root: Path, spec: ImageSpec, seed: int) -> dict[str, Any]:
     manifests = []
     for platform in spec.platforms:
         keys = [f"{seed}/shared/{i}" for i in range(len(spec.shared))]
-        keys += [f"{seed}/{spec.ref}/{platform}/{i}" for i in range(len(spec.layer_sizes))]
+        keys += [
+            f"{seed}/{spec.ref}{spec.salt}/{platform}/{i}" for i in range(len(spec.layer_sizes))
+        ]
         sizes = (*spec.shared, *spec.layer_sizes)
         layers = [write_layer(root, key, size) for key, size in zip(keys, sizes, strict=True)]
         manifests.append(_write_manifest(root, platform, layers))

@@ -16,6 +16,7 @@ from agent.core.application.decide import (
     HelmRelease,
     decide_application,
 )
+from agent.core.application.referrers import ReferrerLookup, container_images
 from agent.core.application.spec import (
     AppSpec,
     inventory,
@@ -41,6 +42,7 @@ from agent.reconcilers.act import (
     strip,
 )
 from agent.reconcilers.context import Context, KubeObject
+from agent.reconcilers.referrers import lookup_referrers
 from agent.reconcilers.release import chart_digest, install, read_release, recover_if_stuck
 
 AFTER_HELM = 2.0
@@ -121,13 +123,17 @@ async def observe(ctx: Context, app: KubeObject, spec: AppSpec) -> ApplicationOb
     elif namespace:
         rendered = render_manifests(app, namespace)
         desired = rendered if isinstance(rendered, list) else []
+    checked: tuple[ReferrerLookup, ...] = ()
+    if spec.require_referrers and spec.helm is None:
+        checked = await lookup_referrers(container_images(desired))
     if namespace and not spec.tenant:
         desired.append(render_namespace(app, namespace))
     refs = set(inventory(desired)) | set(inventory_from_status(app.get("status")))
     live = await _live(ctx, sorted(refs))
     return ApplicationObservation(
-        app, tenant, labels, live, release, objects, reserved, chart_digest=digest
-    )
+        app, tenant, labels, live, release, objects, reserved, chart_digest=digest,
+        referrers=checked,
+    )  # fmt: skip
 
 
 async def _live(ctx: Context, refs: list[ObjectRef]) -> dict[ObjectRef, Obj]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from agent import api
 from agent.core.application.drift import drifted, kept
+from agent.core.application.referrers import ReferrerLookup, referrer_problem
 from agent.core.application.spec import (
     AppSpec,
     inventory,
@@ -57,6 +58,7 @@ class ApplicationObservation:
     `chart_digest`: the digest of the chart the release is made from, when the runtime knows it
     (a bundle chart's signed sha256): part of the revision, so a fixed chart of the same name
     and version is installed.
+    `referrers`: per container image, what its registry lists (`spec.verify.requireReferrers`).
     """
 
     application: Obj
@@ -68,6 +70,7 @@ class ApplicationObservation:
     reserved: tuple[str, ...] = DEFAULT_RESERVED
     """The DataPlane's reserved namespace names (data-plane apps may not use them)."""
     chart_digest: str = ""
+    referrers: tuple[ReferrerLookup, ...] = ()
 
 
 def decide_application(obs: ApplicationObservation, now: datetime) -> Decision:
@@ -115,6 +118,9 @@ def _decide_manifests(
     rendered = render_manifests(obs.application, namespace)
     if isinstance(rendered, Problem):
         return finish(obs.application, rendered.outcome(), _kept(obs.application), now)
+    unsigned = referrer_problem(app.require_referrers, obs.referrers)
+    if unsigned is not None:
+        return finish(obs.application, unsigned.outcome(), _kept(obs.application), now)
     desired = _own_namespace(obs, app, namespace) + rendered
     refs = inventory(desired)
     previous = inventory_from_status(obs.application.get("status"))

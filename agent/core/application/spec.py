@@ -61,6 +61,7 @@ class AppSpec:
     objects: tuple[Obj, ...] = ()
     version: str = ""
     suspend: bool = False
+    require_referrers: tuple[str, ...] = ()
 
     @classmethod
     def from_object(cls, app: Mapping[str, Any]) -> AppSpec:
@@ -74,6 +75,9 @@ class AppSpec:
             objects=tuple((spec.get("manifests") or {}).get("objects") or ()),
             version=str(spec.get("version") or ""),
             suspend=bool(spec.get("suspend", False)),
+            require_referrers=tuple(
+                str(t) for t in (spec.get("verify") or {}).get("requireReferrers") or ()
+            ),
         )
 
 
