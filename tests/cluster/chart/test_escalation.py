@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -362,3 +363,32 @@ def test_network_policy_reaches_only_the_api_servers_addresses(attack: Attack) -
     rule = _api_rule(rendered)
     assert _peers(rule) == service_ips | {"192.0.2.77/32"}
     assert {p["port"] for p in rule["ports"]} == {443, 6443, 16443}
+
+
+def test_namespace_service_accounts_only_when_the_chart_allows_them(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    release = Release(new_release_name(), f"oa-sa-{suffix}", cluster.helm)
+    cluster.kubectl_run("create", "namespace", release.namespace)
+    sets = ("crds.enabled=false", "rbac.admissionPolicy.allowNamespaceServiceAccounts=true")
+    install(cluster, release, *(arg for kv in sets for arg in ("--set", kv)))
+    s = Attack(
+        cluster, release, token_kubeconfig(cluster, release, tmp_path / "a.yaml"), suffix=suffix
+    )
+    try:
+        s.allowed(
+            f"create Namespace {s.orphan_ns}",
+            m.namespace(s.orphan_ns, m.tenant_labels(f"orphan-{suffix}")),
+        )
+        own = m.service_account(s.orphan_ns, "app")
+        s.allowed(
+            "bind a ServiceAccount of the same namespace (allowed by the chart)",
+            m.role_binding(s.orphan_ns, "app", "edit", own),
+        )
+        other = m.service_account("kube-system", "default")
+        s.refused(
+            "bind a ServiceAccount of kube-system", m.role_binding(s.orphan_ns, "x", "edit", other)
+        )
+    finally:
+        _cleanup(cluster, s)

@@ -139,3 +139,11 @@ def test_the_agent_learns_the_reserved_names_too(helm4: Path) -> None:
     (container,) = deploy["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["OUTPOST_RESERVED_NAMESPACES"] == "cert-manager,mon-*"
+
+
+def test_namespace_service_accounts_only_when_allowed(helm4: Path) -> None:
+    same_ns = "s.namespace == request.namespace"
+    assert same_ns not in expressions(policy(template(helm4), "tenant-scope"))
+    docs = template(helm4, "--set", "rbac.admissionPolicy.allowNamespaceServiceAccounts=true")
+    for name in ("tenant-scope", "owners"):
+        assert same_ns in expressions(policy(docs, name))
