@@ -109,13 +109,16 @@ class BundleObservation:
 
     `verification`: Evidence, or a Problem with reason VerificationFailed or RollbackRefused.
     `applied`: objects the bundle's resources were applied as. `pending`: human-readable names
-    of resources not applied or not Ready yet.
+    of resources that failed (not applied, or Stalled since). `waiting`: Tenants and
+    Applications applied but not Ready yet (no status yet, or Ready=False, or a status older
+    than their spec): the Bundle is not Ready until they are.
     """
 
     bundle: Obj
     verification: Evidence | Problem
     applied: tuple[ObjectRef, ...] = ()
     pending: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()
 
 
 def decide_bundle(obs: BundleObservation, now: datetime) -> Decision:
@@ -124,7 +127,7 @@ def decide_bundle(obs: BundleObservation, now: datetime) -> Decision:
     if isinstance(obs.verification, Problem):
         return finish(obs.bundle, _refused(obs.verification), fields, now)
     fields["evidence"] = obs.verification.to_dict()
-    return finish(obs.bundle, _verified(obs.pending), fields, now)
+    return finish(obs.bundle, _verified(obs.pending, obs.waiting), fields, now)
 
 
 def _refused(problem: Problem) -> Outcome:
@@ -135,15 +138,26 @@ def _refused(problem: Problem) -> Outcome:
                    extra=(verified, applied))  # fmt: skip
 
 
-def _verified(pending: Sequence[str]) -> Outcome:
+def _verified(pending: Sequence[str], waiting: Sequence[str] = ()) -> Outcome:
     verified = Verdict(api.ConditionType.VERIFIED, "True", api.Reason.VERIFIED,
                        "Signature, keyring chain and content digests verified.")  # fmt: skip
-    if not pending:
-        message = "Every resource of the bundle is applied and Ready."
-        applied = Verdict(api.ConditionType.APPLIED, "True", api.Reason.APPLIED, message)
-        return Outcome("True", api.Reason.RECONCILED, message, extra=(verified, applied))
-    shown = ", ".join(pending[:5]) + (", …" if len(pending) > 5 else "")
-    message = f"{len(pending)} resources are not applied or not Ready yet: {shown}."
-    applied = Verdict(api.ConditionType.APPLIED, "False", api.Reason.NOT_APPLIED, message)
-    return Outcome("False", api.Reason.PROGRESSING, message, reconciling=True,
-                   extra=(verified, applied))  # fmt: skip
+    if pending:
+        message = f"{len(pending)} resources are not applied or not Ready yet: {_shown(pending)}."
+        applied = Verdict(api.ConditionType.APPLIED, "False", api.Reason.NOT_APPLIED, message)
+        return Outcome("False", api.Reason.PROGRESSING, message, reconciling=True,
+                       extra=(verified, applied))  # fmt: skip
+    applied = Verdict(api.ConditionType.APPLIED, "True", api.Reason.APPLIED,
+                      "Every resource of the bundle is applied.")  # fmt: skip
+    if waiting:
+        message = (
+            f"Applied; waiting for {len(waiting)} Tenants and Applications to become Ready: "
+            f"{_shown(waiting)}."
+        )
+        return Outcome("False", api.Reason.PROGRESSING, message, reconciling=True,
+                       extra=(verified, applied))  # fmt: skip
+    message = "Every resource of the bundle is applied and Ready."
+    return Outcome("True", api.Reason.RECONCILED, message, extra=(verified, applied))
+
+
+def _shown(names: Sequence[str]) -> str:
+    return ", ".join(names[:5]) + (", …" if len(names) > 5 else "")

@@ -49,6 +49,8 @@ POLICY = "verified at every reconcile"
 CRD_API = "apiextensions.k8s.io/v1"
 CRD_WAIT_SECONDS = 30.0
 CRD_RETRY_SECONDS = 5.0
+WAITED_FOR = ("Tenant", "Application")
+"""Kinds whose readiness the Bundle's Ready waits for (each reports its own progress)."""
 
 
 async def reconcile(ctx: Context, name: str) -> float | None:
@@ -145,16 +147,17 @@ async def _apply(
     try:
         if not await _install_crds(ctx, crds):
             return CRD_RETRY_SECONDS  # the resources would be refused until they are Established
-        live = await _write(ctx, bundle, groups, dropped, checked.manifest.product)
+        live, written = await _write(ctx, bundle, groups, dropped, checked.manifest.product)
     except KubeError as exc:
         return await report_failure(ctx, bundle, exc)
     wanted = {ref_of(obj) for group in groups for obj in group}
-    # Applied objects count as done (the API server accepted them); ones that failed since hold
-    # the bundle back until they recover.
+    # Objects that failed since they were applied hold the bundle back until they recover;
+    # Tenants and Applications must also be Ready before the Bundle says it is.
     pending = [str(ref) for ref, obj in live.items() if ref in wanted and _not_ready(obj)]
+    waiting = [str(r) for r in sorted(wanted) if _awaited(r, live.get(r), r in written)]
     now = ctx.now()
     evidence = _evidence(bundle, checked, now)
-    obs = BundleObservation(bundle, evidence, tuple(sorted(wanted)), tuple(pending))
+    obs = BundleObservation(bundle, evidence, tuple(sorted(wanted)), tuple(pending), tuple(waiting))
     again = await act(ctx, bundle, decide_bundle(obs, now))
     if first:
         await _mark_applied(ctx, bundle, now)
@@ -167,12 +170,18 @@ async def _write(
     groups: Sequence[Sequence[Obj]],
     dropped: Sequence[ObjectRef],
     product: str,
-) -> dict[ObjectRef, Obj]:
+) -> tuple[dict[ObjectRef, Obj], set[ObjectRef]]:
     """Apply what is out of sync, group by group in manifest order, then prune what the previous
-    bundle had and this one dropped. Returns the live objects as they were before."""
+    bundle had and this one dropped. Returns the live objects as they were before, and the refs
+    written now. A hand edit of an object this Bundle applied is put back, with an Event."""
     live = await _live(ctx, [obj for group in groups for obj in group], product)
+    written: set[ObjectRef] = set()
     for group in groups:
-        await apply_all(ctx, out_of_sync(list(group), live))
+        changed = out_of_sync(list(group), live)
+        await apply_all(ctx, changed)
+        written |= {ref_of(obj) for obj in changed}
+        _visit_soon(ctx, changed)
+    await _report_reverted(ctx, bundle, [live[r] for r in sorted(written) if r in live])
     wanted = {ref_of(obj) for group in groups for obj in group}
     prune = [r for r in dropped if r not in wanted and not _is_content(r)]
     await prune_all(ctx, prune)
@@ -180,7 +189,29 @@ async def _write(
         shown = ", ".join(str(r) for r in prune[:5]) + (" …" if len(prune) > 5 else "")
         notice = Notice("Normal", "Pruned", f"Deleted {len(prune)} objects dropped: {shown}")
         await emit(ctx.kube, bundle, [notice], ctx.now())
-    return live
+    return live, written
+
+
+def _visit_soon(ctx: Context, applied: Sequence[Obj]) -> None:
+    """Our own write's watch event is dropped as ours: a Tenant or Application the Bundle just
+    created or changed is queued for its first visit now, not at the next resync."""
+    for obj in applied:
+        if obj["kind"] in WAITED_FOR:
+            ctx.triggers.enqueue(f"{obj['kind']}/{obj['metadata']['name']}", 0.0)
+
+
+async def _report_reverted(ctx: Context, bundle: KubeObject, before: Sequence[Obj]) -> None:
+    """An Event naming the objects this very Bundle had applied that someone changed by hand."""
+    name = bundle["metadata"]["name"]
+    edited = [
+        ref_of(o)
+        for o in before
+        if ((o.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_BUNDLE) == name
+    ]
+    if edited:
+        shown = ", ".join(str(r) for r in edited[:5]) + (" …" if len(edited) > 5 else "")
+        message = f"Put back {len(edited)} objects changed by hand: {shown}"
+        await emit(ctx.kube, bundle, [Notice("Normal", "Reverted", message)], ctx.now())
 
 
 async def _load(
@@ -263,6 +294,26 @@ def _not_ready(obj: dict[str, Any]) -> bool:
     (a DataPlane waiting for others, or a custom resource without status, is not the bundle's)."""
     found = condition(obj, api.ConditionType.STALLED)
     return found is not None and found.get("status") == "True"
+
+
+def _awaited(ref: ObjectRef, obj: dict[str, Any] | None, just_written: bool) -> bool:
+    """A Tenant or Application the Bundle must wait for: just written, without a current
+    status, or not Ready (Unknown is enough for apps whose custom resources publish no status)."""
+    if ref.kind not in WAITED_FOR:
+        return False
+    if obj is None or just_written:
+        return True
+    status = obj.get("status") or {}
+    generation = (obj.get("metadata") or {}).get("generation")
+    if status.get("observedGeneration") not in (None, generation):
+        return True
+    ready = condition(obj, api.ConditionType.READY) or {}
+    if ready.get("status") == "True":
+        return False
+    return not (
+        ready.get("status") == "Unknown"
+        and ready.get("reason") == api.Reason.CUSTOM_RESOURCE_HEALTH_UNKNOWN
+    )
 
 
 def _is_content(ref: ObjectRef) -> bool:

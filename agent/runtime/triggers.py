@@ -21,6 +21,8 @@ SUMMARY_DELAY = 2.0
 """The DataPlane's counts are refreshed at most this often while tenants change."""
 RELEASE_NAME = "meta.helm.sh/release-name"
 RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
+BUNDLE_ANNOTATION = "outpost.dev/bundle"
+"""Set by the Bundle reconciler on every object it applies (the Bundle's name)."""
 
 Enqueue = Callable[[str, float], None]
 
@@ -70,6 +72,7 @@ class Triggers:
             self.known[kind].add(name)
         if event_type == "DELETED" or not self._ours(body):
             self.enqueue(key(kind, name), 0.0)
+        self._bundle_of(kind, body)
         if kind == "Application":
             self._application(name, event_type, body)
         elif kind == "Tenant":
@@ -87,6 +90,13 @@ class Triggers:
         if tenant and (event_type == "DELETED" or body["metadata"].get("deletionTimestamp")):
             self.enqueue(key("Tenant", tenant), CHILD_DELAY)
         self._summaries()
+
+    def _bundle_of(self, kind: str, body: dict[str, Any]) -> None:
+        """A Tenant or Application a Bundle applied changed (status, or a hand edit): its Bundle
+        looks again, to put a hand edit back and to tell whether all it carries is Ready."""
+        notes = (body.get("metadata") or {}).get("annotations") or {}
+        if kind in ("Tenant", "Application") and notes.get(BUNDLE_ANNOTATION):
+            self.enqueue(key("Bundle", str(notes[BUNDLE_ANNOTATION])), SUMMARY_DELAY)
 
     def _tenant(self, name: str) -> None:
         # Applications waiting for their Tenant to become Ready (or to appear).

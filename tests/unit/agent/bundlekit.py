@@ -67,3 +67,12 @@ def make(
 def permit_for(v: Vendor, sequence: int) -> bytes:
     permit = DowngradePermit(PRODUCT, "stable", sequence, f"1.{sequence}.0", NOW + timedelta(1))
     return sign_permit(permit, v.bundle_keys[:1]).to_json()
+
+
+def tenants_ready(kube: Any) -> None:
+    """What the Tenant reconciler would write once each Tenant is Ready (the fake runs none)."""
+    for (kind, _, _), obj in kube.objects.items():
+        if kind == "Tenant":
+            ready = {"type": "Ready", "status": "True", "reason": "Reconciled", "message": "ok"}
+            generation = obj["metadata"].get("generation", 1)
+            obj["status"] = {"observedGeneration": generation, "conditions": [ready]}

@@ -23,7 +23,7 @@ from agent.runtime.metrics import Metrics
 from agent.runtime.triggers import Triggers
 from agent.settings import AgentSettings
 from bundle.lineage import APPLIED_AT
-from tests.unit.agent.bundlekit import make, permit_for, tenants_file
+from tests.unit.agent.bundlekit import make, permit_for, tenants_file, tenants_ready
 from tests.unit.agent.kubefake import FakeKube
 from tests.unit.bundle.factory import NOW, vendor
 
@@ -78,6 +78,7 @@ def _tenants(world: dict[str, Any]) -> list[str]:
 def _install(world: dict[str, Any], seq: int, *names: str, **kw: Any) -> str:
     name = _put(world, make(world["v"], seq, {"resources/t.yaml": tenants_file(*names)}, **kw))
     _run(world, name)
+    tenants_ready(world["kube"])
     _run(world, name)
     return name
 

@@ -14,7 +14,7 @@ from agent import api
 from bundle.keyring import from_payload
 from bundle.lineage import APPLIED_AT
 from facts.api import TRUST_FLOOR_CONFIGMAP
-from tests.unit.agent.bundlekit import NAMESPACE, make, tenants_file
+from tests.unit.agent.bundlekit import NAMESPACE, make, tenants_file, tenants_ready
 from tests.unit.agent.test_bundle_reconcile import _cond, _put, _run, _tenants, world
 from tests.unit.bundle.factory import key, rotate_bundle_key
 
@@ -34,6 +34,7 @@ def put_floor(w: dict[str, Any], data: dict[str, str]) -> None:
 def install(w: dict[str, Any], v: Any, seq: int, *names: str) -> str:
     name = _put(w, make(v, seq, {"resources/t.yaml": tenants_file(*names)}))
     _run(w, name)
+    tenants_ready(w["kube"])
     _run(w, name)
     return name
 
