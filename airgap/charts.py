@@ -12,7 +12,6 @@ Chart.yaml is decompressed, capped) and talks to the registry through `RegistryC
 from __future__ import annotations
 
 import hashlib
-import json
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,30 +27,9 @@ from airgap.plan import BlobStep
 from airgap.progress import NullObserver, PushObserver
 from airgap.registry import RegistryClient
 from airgap.upload import BlobOpener, BlobUploader
+from bundle.charts import HELM_CONFIG, HELM_CONTENT, METADATA_KEYS, oci_config, oci_manifest
 
-HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
-HELM_CONTENT = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 MAX_CHART_YAML = 1024 * 1024
-# Chart.yaml fields helm keeps in its config blob (helm's chart.Metadata, in JSON names).
-METADATA_KEYS = (
-    "name",
-    "home",
-    "sources",
-    "version",
-    "description",
-    "keywords",
-    "maintainers",
-    "icon",
-    "apiVersion",
-    "condition",
-    "tags",
-    "appVersion",
-    "deprecated",
-    "annotations",
-    "kubeVersion",
-    "dependencies",
-    "type",
-)
 
 
 @dataclass(frozen=True)
@@ -101,17 +79,11 @@ def _check_metadata(tgz: Path, raw: Any) -> dict[str, Any]:
 
 
 def chart_artifact(tgz: Path, meta: dict[str, Any]) -> tuple[bytes, oci.Descriptor, bytes]:
-    """(config bytes, layer descriptor, manifest bytes) of a chart, as helm lays it out."""
-    config = json.dumps(meta, separators=(",", ":")).encode()
-    config_desc = oci.Descriptor(HELM_CONFIG, _sha256(config), len(config))
+    """(config bytes, layer descriptor, manifest bytes) of a chart, as helm lays it out; the
+    same bytes `bundle.charts.oci_digest` computes, so the agent can pull by that digest."""
+    config = oci_config(meta)
     layer_desc = oci.Descriptor(HELM_CONTENT, _file_sha256(tgz), tgz.stat().st_size)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": oci.OCI_MANIFEST,
-        "config": config_desc.to_dict(),
-        "layers": [layer_desc.to_dict()],
-    }
-    return config, layer_desc, json.dumps(manifest, separators=(",", ":")).encode()
+    return config, layer_desc, oci_manifest(config, layer_desc.digest, layer_desc.size)
 
 
 def push_chart(

@@ -10,7 +10,9 @@ times and owners, so the same chart gives the same bytes (and digest) on every b
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import json
 import re
 import tarfile
 from dataclasses import dataclass
@@ -22,6 +24,15 @@ from bundle.errors import BundleError
 from bundle.helmignore import ignored, parse_rules
 
 MAX_CHART_YAML = 1024 * 1024
+HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
+HELM_CONTENT = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+# Chart.yaml fields helm keeps in its OCI config blob (helm's chart.Metadata, in JSON names).
+METADATA_KEYS = (
+    "name", "home", "sources", "version", "description", "keywords", "maintainers", "icon",
+    "apiVersion", "condition", "tags", "appVersion", "deprecated", "annotations",
+    "kubeVersion", "dependencies", "type",
+)  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
@@ -121,3 +132,58 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
         raise BundleError(f"Chart.yaml in the archive is over {MAX_CHART_YAML} bytes")
     stream = tar.extractfile(member)
     return stream.read() if stream is not None else b""
+
+
+def oci_config(meta: dict[str, Any]) -> bytes:
+    """The chart's OCI config blob: its Chart.yaml fields helm keeps, as compact JSON."""
+    kept = {key: meta[key] for key in METADATA_KEYS if key in meta}
+    return json.dumps(kept, separators=(",", ":")).encode()
+
+
+def oci_manifest(config: bytes, layer_digest: str, layer_size: int) -> bytes:
+    """The OCI image manifest of a chart, byte for byte as the importer pushes it."""
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": _descriptor(HELM_CONFIG, config),
+        "layers": [{"mediaType": HELM_CONTENT, "digest": layer_digest, "size": layer_size}],
+    }
+    return json.dumps(manifest, separators=(",", ":")).encode()
+
+
+def oci_digest(tgz: bytes) -> str:
+    """The digest the chart archive `tgz` has once pushed as an OCI artifact (`sha256:…`): what
+    the agent pulls by (`oci://…@sha256:…`), computed from the signed archive alone.
+
+    Raises:
+        BundleError: the archive has no readable Chart.yaml.
+    """
+    meta = read_chart_yaml(tgz, "chart archive")
+    layer = "sha256:" + hashlib.sha256(tgz).hexdigest()
+    manifest = oci_manifest(oci_config(meta), layer, len(tgz))
+    return "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
+def read_chart_yaml(data: bytes, where: str) -> dict[str, Any]:
+    """`<name>/Chart.yaml` of a chart archive, as a mapping (capped, read with random access).
+
+    Raises:
+        BundleError: no readable Chart.yaml mapping in the archive.
+    """
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isreg():
+                    doc = k8syaml.load(_read_member(tar, member))
+                    if isinstance(doc, dict):
+                        return doc
+                    break
+    except (tarfile.TarError, OSError, EOFError, k8syaml.YamlError) as exc:
+        raise BundleError(f"{where}: cannot read Chart.yaml ({exc})") from exc
+    raise BundleError(f"{where}: no `<name>/Chart.yaml` mapping inside the chart archive")
+
+
+def _descriptor(media_type: str, data: bytes) -> dict[str, Any]:
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    return {"mediaType": media_type, "digest": digest, "size": len(data)}

@@ -11,7 +11,12 @@ bundle's image references (containers, initContainers, anything else holding one
 `spec.helm.values`, `image: REF` strings and `{repository, tag|digest}` maps (merged over the
 chart's own defaults when given, since values often override only the tag); a bundle chart
 path (`charts/<name>` or `charts/<name>-<version>.tgz`) becomes `oci://<registry>/charts/<name>`
-with its `version`. Other kinds pass through with their known image strings relocated.
+with its `version` and, when the signed archive's OCI digest is known, `@sha256:…`: the chart
+is pulled by digest. Choice (issue 11): the tag is made irrelevant rather than re-tagging being
+stopped: a re-import of an older bundle may still move the chart tag, but nothing the agent
+installs reads the tag, so what a newer bundle in force uses cannot move (and the registry and
+helm check the bytes against the digest on the way). Other kinds pass through with their known
+image strings relocated.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ def relocate_resource(
     images: Iterable[ImageLike | tuple[str, str]],
     registry: str,
     chart_values: Mapping[str, Any] | None = None,
+    chart_digest: str = "",
 ) -> dict[str, Any]:
     """A copy of `obj` whose image references and bundle chart point at `registry` by digest.
 
@@ -76,6 +82,7 @@ def relocate_resource(
         images: the signed manifest's images as (source, digest) pairs or entries.
         registry: `Bundle.spec.registry`, `HOST[:PORT][/PREFIX]`; empty means no relocation.
         chart_values: the default values of the Application's bundle chart, if known.
+        chart_digest: the OCI manifest digest of that chart (`bundle.charts.oci_digest`).
     """
     out = copy.deepcopy(dict(obj))
     if not registry:
@@ -91,7 +98,8 @@ def relocate_resource(
         manifests["objects"] = relocate_refs(manifests["objects"], mapping)
     helm = spec.get("helm")
     if isinstance(helm, dict):
-        spec["helm"] = relocate_helm(helm, mapping, registry_address(registry), chart_values)
+        address = registry_address(registry)
+        spec["helm"] = relocate_helm(helm, mapping, address, chart_values, chart_digest)
     return out
 
 
@@ -100,8 +108,10 @@ def relocate_helm(
     mapping: Mapping[str, str],
     registry: RegistryAddress,
     chart_values: Mapping[str, Any] | None = None,
+    chart_digest: str = "",
 ) -> dict[str, Any]:
-    """`spec.helm` with relocated values and, for a bundle chart, an `oci://` chart reference."""
+    """`spec.helm` with relocated values and, for a bundle chart, an `oci://` chart reference
+    (pinned `@<chart_digest>` when given)."""
     out = dict(helm)
     raw = helm.get("values")
     values: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -112,6 +122,8 @@ def relocate_helm(
         if located is not None:
             out["chart"], version = located
             out["version"] = helm.get("version") or version
+            if chart_digest:
+                out["chart"] = f"{out['chart']}@{chart_digest}"
     return out
 
 

@@ -56,13 +56,19 @@ class Chart:
 
     def name(self) -> str:
         """A short name for messages: the last part of the reference, without `.tgz`."""
-        return self.ref.rstrip("/").rsplit("/", 1)[-1].removesuffix(".tgz")
+        return self.ref.split("@", 1)[0].rstrip("/").rsplit("/", 1)[-1].removesuffix(".tgz")
+
+    @property
+    def pinned(self) -> bool:
+        """An `oci://…@sha256:…` reference: the digest names the chart, a version would only
+        be a second name for it (helm resolves a version through the movable tag)."""
+        return self.ref.startswith("oci://") and "@sha256:" in self.ref
 
     def args(self) -> list[str]:
         out = [self.ref]
         if self.repo_url:
             out += ["--repo", self.repo_url]
-        if self.version:
+        if self.version and not self.pinned:
             out += ["--version", self.version]
         if self.ref.startswith("oci://") and is_loopback(_oci_host(self.ref)):
             # helm 4 speaks HTTPS only unless told; our importer allows plain HTTP to loopback only.

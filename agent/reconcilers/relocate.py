@@ -2,9 +2,11 @@
 
 I/O glue around the pure `agent.core.relocation`: when the Bundle records a registry, each resource
 is rewritten so images point at it by digest (digests from the signed manifest only) and bundle
-charts at `oci://<registry>/charts/<name>`. For a Helm Application the chart's own default
-values are read (from the verified chart archive in the bundle's content) so that values which
-override only a tag still end up pinned to the relocated repository by digest.
+charts at `oci://<registry>/charts/<name>@sha256:…`, the digest computed from the signed archive
+exactly as the importer pushed it (so a moved tag changes nothing). For a Helm Application the
+chart's own default values are read (from the verified chart archive in the bundle's content)
+so that values which override only a tag still end up pinned to the relocated repository by
+digest.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from agent.core.relocation import relocate_resource
 from agent.errors import ConfigError
 from agent.reconcilers.content import read_content
 from agent.reconcilers.context import Context, KubeObject
+from bundle.charts import oci_digest
+from bundle.errors import BundleError
 from bundle.manifest import ChartEntry, Manifest
 
 MAX_VALUES_BYTES = 1024 * 1024
@@ -33,14 +37,23 @@ async def relocated(ctx: Context, bundle: KubeObject, checked: Checked, doc: Obj
     manifest = checked.manifest
     helm = (doc.get("spec") or {}).get("helm") if doc.get("kind") == "Application" else None
     entry = bundle_chart(manifest, helm) if isinstance(helm, dict) else None
-    defaults = None
+    defaults, digest = None, ""
     if entry is not None and isinstance(helm, dict):
         doc = _with_version(doc, entry)
-        defaults = chart_defaults(await read_content(ctx.kube, bundle, manifest, entry.path))
+        tgz = await read_content(ctx.kube, bundle, manifest, entry.path)
+        defaults, digest = chart_defaults(tgz), _oci_digest(tgz, entry.path)
     try:
-        return relocate_resource(doc, manifest.images, registry, defaults)
+        return relocate_resource(doc, manifest.images, registry, defaults, digest)
     except ConfigError as exc:
         raise ValueError(str(exc)) from exc  # reported like any unusable resource
+
+
+def _oci_digest(tgz: bytes, path: str) -> str:
+    """The digest the importer pushed the (verified) chart under; the agent pulls by it."""
+    try:
+        return oci_digest(tgz)
+    except BundleError as exc:
+        raise ValueError(f"bundle chart '{path}' cannot be pinned by digest: {exc}") from exc
 
 
 def bundle_chart(manifest: Manifest, helm: dict[str, Any]) -> ChartEntry | None:

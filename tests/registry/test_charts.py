@@ -16,10 +16,12 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from agent.kube.helm import Chart
 from airgap.charts import HELM_CONFIG, HELM_CONTENT, push_chart
 from airgap.cli import airgap
 from airgap.registry import RegistryClient, open_client
 from airgap.synthetic import write_chart
+from bundle.charts import oci_digest
 from tests.registry.conftest import Served
 
 pytestmark = pytest.mark.registry
@@ -116,3 +118,40 @@ def test_helm_pulls_the_pushed_chart(
     )
     assert pulled.returncode == 0, pulled.stderr
     assert (out / "acme-api-2.14.0.tgz").read_bytes() == chart.read_bytes()
+
+
+def test_the_agent_computes_the_digest_the_importer_pushes(
+    chart: Path, client: RegistryClient
+) -> None:
+    assert push_chart(chart, client).digest == oci_digest(chart.read_bytes())
+
+
+@pytest.mark.skipif(not os.environ.get("OUTPOST_HELM"), reason="OUTPOST_HELM names no helm binary")
+@pytest.mark.parametrize("binary", ["helm", "helm3"])
+def test_a_moved_tag_does_not_change_what_is_pulled_by_digest(
+    binary: str, client: RegistryClient, any_registry: Served, tmp_path: Path
+) -> None:
+    """Issue 11: re-importing an older bundle re-tags its chart; pulling by digest ignores it."""
+    helm = str(Path(os.environ["OUTPOST_HELM"]).with_name(binary))
+    for part in ("new", "old"):
+        (tmp_path / part).mkdir()
+    new = write_chart(tmp_path / "new", "acme-api", "2.14.0", image="registry.acme.dev/new:2")
+    old = write_chart(tmp_path / "old", "acme-api", "2.14.0", image="registry.acme.dev/old:1")
+    pinned = push_chart(new, client).digest
+    assert pinned == oci_digest(new.read_bytes())
+    push_chart(old, client)  # the older bundle's import moves the tag back
+    base = f"oci://{any_registry.netloc}/outpost/charts/acme-api"
+    chart = Chart(f"{base}@{pinned}", "2.14.0")
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env |= {f"HELM_{part}_HOME": str(tmp_path / part) for part in ("CACHE", "CONFIG", "DATA")}
+    args = [helm, "template", "r", *chart.args()]
+    if "--plain-http" not in args:
+        args.append("--plain-http")
+    shown = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "registry.acme.dev/new:2" in shown.stdout
+    by_tag = subprocess.run(
+        [helm, "template", "r", base, "--version", "2.14.0", "--plain-http"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert "registry.acme.dev/old:1" in by_tag.stdout  # the tag did move

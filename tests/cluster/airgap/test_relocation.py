@@ -42,6 +42,12 @@ def test_agent_runs_the_sample_apps_from_the_private_registry_by_digest(
         assert web[0].startswith(f"{target}/acme/webapp@sha256:")
         api = wait_for(lambda: pod_images(kubectl, "analytics"), 120, "report-api pods")
         assert set(api) == {digests[REPORT_API]}
+        # Issue 11: the chart is pulled by the digest the import pushed, never by its tag.
+        pushed = {c["chart"]: f"{c['url']}@{c['digest']}" for c in report["charts"]}
+        apps = [a["spec"]["helm"]["chart"] for a in kubectl.items("applications.outpost.dev")
+                if (a["spec"].get("helm") or {}).get("chart", "").startswith("oci://")]  # fmt: skip
+        assert apps, "no relocated Helm application"
+        assert set(apps) <= set(pushed.values()), (apps, pushed)
     finally:
         # The Bundle first (else the agent re-applies what is deleted), then its objects while
         # the agent still runs to release their finalizers.

@@ -13,8 +13,10 @@ import pytest
 
 from agent.core.relocation import chart_location, relocate_resource, relocate_values
 from agent.errors import ConfigError
+from agent.kube.helm import Chart
 from agent.reconcilers.relocate import bundle_chart, chart_defaults
 from airgap.synthetic import write_chart
+from bundle.charts import oci_digest
 from bundle.manifest import ChartEntry, Manifest
 from refs.address import parse_address
 from refs.relocation import build_mapping
@@ -164,3 +166,16 @@ def test_bundle_chart_matches_paths_names_and_versions() -> None:
     assert bundle_chart(manifest, {"chart": "charts/webapp-0.2.0.tgz"}) == charts[0]
     assert bundle_chart(manifest, {"chart": "oci://r/charts/webapp"}) is None
     assert bundle_chart(manifest, {"chart": "webapp", "repoURL": "https://c.example"}) is None
+
+
+def test_a_bundle_chart_is_pulled_by_the_digest_of_its_signed_archive(tmp_path: Path) -> None:
+    """Issue 11: the tag is irrelevant; helm gets `oci://…@sha256:…` and no `--version`."""
+    archive = write_chart(tmp_path, "webapp", "0.3.0", image="registry.acme.example/acme/webapp")
+    digest = oci_digest(archive.read_bytes())
+    out = relocate_resource(helm_app(), IMAGES, REGISTRY, None, digest)
+    helm = out["spec"]["helm"]
+    assert helm["chart"] == f"oci://mirror.corp:5000/outpost/charts/webapp@{digest}"
+    args = Chart(helm["chart"], helm["version"]).args()
+    assert "--version" not in args
+    assert args[0].endswith(f"@{digest}")
+    assert Chart(helm["chart"]).name() == "webapp"
