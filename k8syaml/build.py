@@ -31,7 +31,7 @@ from yaml.events import (
 
 from k8syaml import scalars
 from k8syaml.errors import YamlError
-from k8syaml.frames import Frame, MapFrame, SeqFrame, copy_value
+from k8syaml.frames import Frame, MapFrame, Origins, SeqFrame
 
 MERGE = "tag:yaml.org,2002:merge"
 # go-yaml's limits on alias expansion: the allowed share of aliased nodes shrinks as documents grow.
@@ -42,12 +42,14 @@ ALIAS_RATIO_HIGH = 4_000_000
 class Builder:
     """Consumes the events of one document and returns its value."""
 
-    def __init__(self, next_event: Callable[[], Event | None]) -> None:
+    def __init__(self, next_event: Callable[[], Event | None], text: str = "") -> None:
         self.next_event = next_event
+        self.text = text  # for the rare look at the source (a tag's last character)
         self.decoded = 0
         self.aliased = 0
         # anchor name -> ("scalar", (tag, value)) or ("value", built value, nodes it took)
         self.anchors: dict[str, tuple[Any, ...]] = {}
+        self.origins = Origins()
         self.strings: dict[str, str] = {}  # one object per distinct short string: keys repeat
 
     def document(self) -> Any:
@@ -89,12 +91,18 @@ class Builder:
     def _resolve(self, event: ScalarEvent) -> tuple[str, Any]:
         tag = event.tag
         if tag is None or tag == "!":
-            if event.implicit[0]:
+            if tag is None and event.implicit[0]:
                 tag, value = scalars.resolve(event.value)
                 if tag == scalars.STR and len(value) < 64:
                     value = self.strings.setdefault(value, value)
                 return tag, value
             return scalars.STR, event.value
+        if _tag_ends_in_comma(self.text, event):
+            raise at(
+                event,
+                "a tag directly followed by ',' (Kubernetes reads the comma as part of "
+                "the tag): put a space after the tag or quote the value",
+            )
         if tag == scalars.BINARY:
             raise at(event, "!!binary values are refused: write the base64 text as a plain string")
         try:
@@ -120,7 +128,11 @@ class Builder:
         self.decoded += 1
         if stack and stack[-1].wants_key():
             raise at(event, "a mapping key must be a scalar, not a mapping or a list")
-        frame: Frame = MapFrame(event, self.decoded) if mapping else SeqFrame(event, self.decoded)
+        frame: Frame = (
+            MapFrame(event, self.decoded, self.origins)
+            if mapping
+            else SeqFrame(event, self.decoded)
+        )
         stack.append(frame)
 
     def _close(self, stack: list[Frame]) -> tuple[bool, Any]:
@@ -148,7 +160,7 @@ class Builder:
         self._expand(anchor[2], event)
         if stack and stack[-1].wants_key():
             raise at(event, "a mapping key must be a scalar, not a mapping or a list")
-        return self._place(stack, copy_value(anchor[1]))
+        return self._place(stack, self.origins.copy(anchor[1]))
 
     def _expand(self, nodes: int, event: Event) -> None:
         """Count an alias's nodes as go-yaml does and refuse excessive aliasing."""
@@ -164,6 +176,19 @@ class Builder:
             return True, value
         stack[-1].add(value)
         return False, None
+
+
+def _tag_ends_in_comma(text: str, event: ScalarEvent) -> bool:
+    """libyaml ends a tag at a flow ',' ; go-yaml's scanner takes the comma into the tag."""
+    mark = event.start_mark
+    start = 0
+    for _ in range(mark.line):
+        start = text.find("\n", start) + 1
+    line = text[start : text.find("\n", start) if "\n" in text[start:] else len(text)]
+    end = mark.column
+    while end < len(line) and line[end] not in " \t\r,[]{}":
+        end += 1
+    return line[mark.column : mark.column + 1] == "!" and line[end : end + 1] == ","
 
 
 def _plain_or_merge(event: ScalarEvent) -> bool:

@@ -33,6 +33,37 @@ class Frame:
         raise NotImplementedError
 
 
+class Origins:
+    """The go-yaml identity of keys that were not strings, per built mapping.
+
+    Needed when a mapping is merged (`<<`) into another: `y` (a boolean) merged next to a
+    written `true` is the same key, next to a written `"true"` it is a collision.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # holds the dicts
+
+    def keep(self, target: dict[str, Any], origins: dict[str, Any]) -> None:
+        """Remember a finished mapping's non-string keys."""
+        if origins:
+            self._by_id[id(target)] = (target, origins)
+
+    def of(self, target: dict[str, Any]) -> dict[str, Any]:
+        """The non-string keys of a mapping built here ({} when all were strings)."""
+        entry = self._by_id.get(id(target))
+        return entry[1] if entry is not None and entry[0] is target else {}
+
+    def copy(self, value: Any) -> Any:
+        """A deep copy of a JSON value (an alias must not share its anchor's objects)."""
+        if type(value) is dict:
+            copied = {name: self.copy(item) for name, item in value.items()}
+            self.keep(copied, self.of(value))
+            return copied
+        if type(value) is list:
+            return [self.copy(item) for item in value]
+        return value
+
+
 class SeqFrame(Frame):
     """A list."""
 
@@ -53,9 +84,10 @@ class SeqFrame(Frame):
 class MapFrame(Frame):
     """A dict being filled pair by pair; keys of other types than str keep their identity."""
 
-    def __init__(self, event: Any, first: int) -> None:
+    def __init__(self, event: Any, first: int, table: Origins) -> None:
         self.anchor = event.anchor
         self.first = first
+        self.table = table
         self.target: dict[str, Any] = {}
         self.key: tuple[str, tuple[str, Any]] | None = None
         self.key_event: Any = None
@@ -92,21 +124,14 @@ class MapFrame(Frame):
         for source in sources:
             if not isinstance(source, dict):
                 raise _at(self.key_event, "a merge (<<) needs a mapping or a list of mappings")
+            origins = self.table.of(source)
             for name, item in source.items():
-                self._set(name, self.origins.get(name, (STR, name)), item)
+                self._set(name, origins.get(name, (STR, name)), item)
 
     def finish(self) -> dict[str, Any]:
         """The finished mapping."""
+        self.table.keep(self.target, self.origins)
         return self.target
-
-
-def copy_value(value: Any) -> Any:
-    """A deep copy of a JSON value (an alias must not share its anchor's objects)."""
-    if type(value) is dict:
-        return {name: copy_value(item) for name, item in value.items()}
-    if type(value) is list:
-        return [copy_value(item) for item in value]
-    return value
 
 
 def _at(event: Any, problem: str) -> YamlError:

@@ -86,7 +86,7 @@ def _first_document(text: str) -> Any:
             event = parser.get_event()
         if isinstance(event, StreamEndEvent):
             return None
-        return Builder(parser.get_event).document()
+        return Builder(parser.get_event, text).document()
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc) from None
     except yaml.YAMLError as exc:

@@ -11,7 +11,7 @@ small ways, are:
 - Floats: `[-+]?(.d+|d+(.d*)?)([eE][-+]?d+)?` (so `1e3` is a number), or `.5`-style; a float
   that overflows stays a string. There are no sexagesimal numbers (`1:20` is a string).
 - Timestamps are recognised but kept as the text written; `=` and `<<` are plain strings.
-- Quoted and `!!str` scalars are strings; unknown tags (`!foo`, `!!null`) leave the text.
+- Quoted and `!!str` scalars are strings; unknown tags (`!foo`, `!`) leave the text.
 
 A value then becomes a JSON number (integral floats within int64 are integers, as the API
 server stores them); a mapping key becomes a string (ints in decimal, floats in Go's shortest
@@ -24,6 +24,7 @@ import math
 import re
 import struct
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 STR = "tag:yaml.org,2002:str"
@@ -33,7 +34,7 @@ BOOL = "tag:yaml.org,2002:bool"
 NULL = "tag:yaml.org,2002:null"
 TIMESTAMP = "tag:yaml.org,2002:timestamp"
 BINARY = "tag:yaml.org,2002:binary"
-RESOLVABLE = frozenset({INT, FLOAT, BOOL, TIMESTAMP})
+RESOLVABLE = frozenset({INT, FLOAT, BOOL, NULL, TIMESTAMP})
 
 INT64 = 1 << 63
 UINT64 = 1 << 64
@@ -153,8 +154,12 @@ def json_value(tag: str, value: Any) -> Any:
     if tag == FLOAT:
         if math.isinf(value) or math.isnan(value):
             raise ScalarError(f"{value} is not a JSON number (Kubernetes refuses .inf and .nan)")
-        if value.is_integer() and -INT64 <= value < INT64:
-            return int(value)
+        if value.is_integer() and abs(value) < 1e21:
+            # Go prints the float with its shortest digits (9.223372036854776e18 as
+            # 9223372036854776000); the API server then keeps what fits an int64 as an int.
+            whole = int(Decimal(repr(value)))
+            if -INT64 <= whole < INT64:
+                return whole
     return value
 
 
