@@ -181,6 +181,8 @@ class Builder:
 def _tag_ends_in_comma(text: str, event: ScalarEvent) -> bool:
     """libyaml ends a tag at a flow ',' ; go-yaml's scanner takes the comma into the tag."""
     mark = event.start_mark
+    if mark is None:
+        return False
     start = 0
     for _ in range(mark.line):
         start = text.find("\n", start) + 1
