@@ -64,7 +64,8 @@ def cells(row: Install, now: datetime) -> list[str]:
     pods, millicores, memory = row.usage
     missing = "".join(f"<li>{escape(item)}</li>" for item in row.not_ready)
     return [
-        f"<code>{escape(row.agent_id)}</code><br><small>{escape(row.cluster_uid)}</small>",
+        f'<a href="/installs/{escape(row.agent_id)}"><code>{escape(row.agent_id)}</code></a>'
+        f"<br><small>{escape(row.cluster_uid)}</small>",
         escape(ago(row.last_seen, now)),
         f'<span class="num">{row.seq}</span>',
         escape(row.bundle_version or "—"),

@@ -12,8 +12,9 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from hub import access, fleet, page, usage_views
+from hub import access, fleet, install_page, page, usage_views
 from hub.errors import Rejection
+from hub.install_view import install_view
 from hub.service import Reply, json_reply
 from wire.protocol import MAX_BODY_BYTES, MAX_INT
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 MAX_FORM_BYTES = 4096
+INSTALL_PATH = re.compile(r"^/installs/(?P<agent>agt_[0-9a-f]{32})$")
 AGENT_PATH = re.compile(r"^/v1/agents/(?P<agent>agt_[0-9a-f]{32})/(?P<what>reports|keys)$")
 REVOKE_PATH = re.compile(r"^/v1/access-tokens/(?P<name>[^/]{1,64})/revoke$")
 SESSION_AGE = 12 * 3600
@@ -119,12 +121,16 @@ async def get(app: HubApp, scope: Scope, path: str) -> Reply:
 def read(app: HubApp, token: str | None, path: str, query: dict[str, list[str]]) -> Reply:
     """A read for a viewer (on the store thread): the fleet page or the read API."""
     store = app.hub.store
-    if path not in READ_PATHS and not AGENT_PATH.match(path):
+    install = INSTALL_PATH.match(path)
+    if path not in READ_PATHS and not AGENT_PATH.match(path) and install is None:
         raise Rejection(404, "not_found", f"no such endpoint: GET {path}")
     access.authorize(store, token, "viewer")
     if path == "/":
         html = page.render(fleet.fleet(store), app.hub.clock())
         return Reply(200, html.encode(), page.HTML)
+    if install is not None:
+        view = install_view(store, app.hub.usage, install["agent"], app.hub.clock())
+        return Reply(200, install_page.render(view, app.hub.clock()).encode(), page.HTML)
     if path == "/v1/agents":
         return json_reply(200, fleet.agents_doc(store))
     if path == "/v1/usage":

@@ -17,14 +17,6 @@ from hub.ledger import LedgerRow
 from hub.sqlstore import SqlStore
 from wire.usage import UsageRecord
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS usage_records (
-    record_id TEXT PRIMARY KEY, install_id TEXT NOT NULL, cluster_uid TEXT NOT NULL,
-    tenant TEXT NOT NULL, meter TEXT NOT NULL, unit TEXT NOT NULL, window_start TEXT NOT NULL,
-    window_end TEXT NOT NULL, quantity DOUBLE PRECISION NOT NULL, revision {int} NOT NULL,
-    received_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS usage_records_window ON usage_records (window_start, install_id)
-"""
 COLUMNS = (
     "install_id, cluster_uid, tenant, meter, unit, window_start, window_end, quantity, "
     "record_id, revision, received_at"
@@ -50,10 +42,7 @@ class UsageLedger:
     """Reads and writes `usage_records` through a `SqlStore`'s connection."""
 
     def __init__(self, store: SqlStore) -> None:
-        self.store = store
-        with store.transaction() as cur:
-            for statement in filter(str.strip, SCHEMA.format(int=store.int_type).split(";")):
-                cur.execute(statement)
+        self.store = store  # the table comes with the store's migrations (0003_usage_ledger)
 
     def put(self, install_id: str, record: UsageRecord, now: datetime) -> str:
         """'new', 'revised', or 'duplicate' (an equal or lower revision is already kept)."""

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from agent.sync import report
+from agent.sync.snapshot import ClusterSnapshot
 from agent.sync.state import SyncState
 from tests.unit.hub.hubkit import T0, HubKit, run, snapshot
 from wire import enrollment, protocol
@@ -38,15 +39,15 @@ class Agent:
         self.state = SyncState(agent_id=protocol.agent_id_for(self.key.public_key()))
         self.sent: list[bytes] = []
 
-    def envelope(self, *records: UsageRecord) -> bytes:
-        snap = replace(snapshot(uid=UID), usage=records)
+    def envelope(self, *records: UsageRecord, snap: ClusterSnapshot | None = None) -> bytes:
+        snap = replace(snap or snapshot(uid=UID), usage=records)
         payload, self.state = report.build_report(
             snap, self.state, self.kit.clock(), f"n{self.state.seq + 1}"
         )
         return report.sign_report(payload, self.key)
 
-    def send(self, *records: UsageRecord) -> int:
-        body = self.envelope(*records)
+    def send(self, *records: UsageRecord, snap: ClusterSnapshot | None = None) -> int:
+        body = self.envelope(*records, snap=snap)
         self.sent.append(body)
         return self.kit.hub.ingest(self.state.agent_id, body).status
 
