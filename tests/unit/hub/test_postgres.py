@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from hub.store import HubStore
-from tests.unit.hub import test_ingest
+from tests.unit.hub import test_ingest, test_usage_ledger
 from tests.unit.hub.hubkit import HubKit
 
 URL = os.environ.get("OUTPOST_TEST_POSTGRES_URL", "")
@@ -36,7 +36,9 @@ def kit() -> Iterator[HubKit]:
     from hub.postgres import PostgresStore
 
     store = PostgresStore(URL)
-    store.run("DROP TABLE IF EXISTS reports, agents, tokens")
+    store.run(
+        "DROP TABLE IF EXISTS usage_records, reports, agents, tokens, access_tokens, schema_version"
+    )
     store.create_schema()
     yield HubKit(store=store)  # type: ignore[arg-type]
     store.close()
@@ -52,3 +54,15 @@ def test_the_ingest_check_holds_on_postgres(kit: HubKit, check: Callable[..., No
         key, agent_id = test_ingest.enroll(kit)
         args["agent"] = test_ingest.Agent(kit, key, agent_id)
     check(**args)
+
+
+LEDGER_CHECKS = [
+    function
+    for name, function in vars(test_usage_ledger).items()
+    if name.startswith("test_") and "kit" in inspect.signature(function).parameters
+]
+
+
+@pytest.mark.parametrize("check", LEDGER_CHECKS, ids=[c.__name__ for c in LEDGER_CHECKS])
+def test_the_usage_ledger_holds_on_postgres(kit: HubKit, check: Callable[..., None]) -> None:
+    check(kit=kit)

@@ -9,6 +9,8 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from agent.sync import report
 from agent.sync.snapshot import ClusterSnapshot
 from agent.sync.state import SyncState
@@ -52,6 +54,11 @@ class Agent:
         return self.kit.hub.ingest(self.state.agent_id, body).status
 
 
+@pytest.fixture
+def kit() -> HubKit:
+    return HubKit()
+
+
 def ledger(kit: HubKit) -> list[dict[str, str]]:
     assert kit.hub.usage is not None
     rows = kit.hub.usage.rows(T0 - 40 * 24 * HOUR, T0 + HOUR)
@@ -60,8 +67,7 @@ def ledger(kit: HubKit) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(to_csv(rows))))
 
 
-def test_replayed_and_resent_reports_change_nothing() -> None:
-    kit = HubKit()
+def test_replayed_and_resent_reports_change_nothing(kit: HubKit) -> None:
     agent = Agent(kit)
     assert agent.send(record(2, 10.0), record(1, 20.0)) == 202
     before = ledger(kit)
@@ -71,8 +77,7 @@ def test_replayed_and_resent_reports_change_nothing() -> None:
     assert [float(r["quantity"]) for r in before] == [10.0, 20.0]
 
 
-def test_the_highest_revision_wins_whatever_the_order() -> None:
-    kit = HubKit()
+def test_the_highest_revision_wins_whatever_the_order(kit: HubKit) -> None:
     agent = Agent(kit)
     agent.send(record(1, 5.0, revision=2))
     agent.send(record(1, 3.0, revision=1))
@@ -82,8 +87,7 @@ def test_the_highest_revision_wins_whatever_the_order() -> None:
     assert (row["revision"], float(row["quantity"])) == ("3", 7.0)
 
 
-def test_late_windows_within_35_days_enter_older_ones_and_forged_ones_do_not() -> None:
-    kit = HubKit()
+def test_late_windows_within_35_days_enter_older_ones_and_forged_ones_do_not(kit: HubKit) -> None:
     agent = Agent(kit)
     forged = replace(record(3, 1.0), install="another-cluster")
     agent.send(record(34 * 24, 1.0), record(36 * 24, 2.0), forged)
@@ -103,10 +107,9 @@ def test_clock_skew_of_five_minutes_keeps_records_in_their_windows() -> None:
         assert row["window_start"] == (T0 - HOUR).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_csv_header_json_gaps_and_openmeter_events() -> None:
+def test_csv_header_json_gaps_and_openmeter_events(kit: HubKit) -> None:
     from hub.usage_views import render
 
-    kit = HubKit()
     agent = Agent(kit)
     agent.send(record(4, 1.0), record(3, 2.0), record(1, 4.0))
     assert kit.hub.usage is not None
@@ -131,8 +134,7 @@ def test_csv_header_json_gaps_and_openmeter_events() -> None:
     assert len({(e["source"], e["id"]) for e in events}) == 3
 
 
-def test_usage_endpoint_and_metrics() -> None:
-    kit = HubKit()
+def test_usage_endpoint_and_metrics(kit: HubKit) -> None:
     agent = Agent(kit)
     agent.send(record(1, 4.0))
 
