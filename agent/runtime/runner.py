@@ -88,11 +88,15 @@ class Controller:
                 asyncio.gather(self.queue.run(), self._resync(), self._sync(), self._meter())
             )
             lost: asyncio.Future[object] = asyncio.ensure_future(elector.lost.wait())
-            await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
-            failed = work.done() and not work.cancelled() and work.exception()
-            work.cancel()
-            lost.cancel()
-            await asyncio.gather(work, return_exceptions=True)
+            try:
+                await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                # Also when `lead` itself is cancelled (SIGTERM): the work must end here, its
+                # outcome collected, before the client it uses is closed (issue 11).
+                failed = work.done() and not work.cancelled() and work.exception()
+                work.cancel()
+                lost.cancel()
+                await asyncio.gather(work, lost, return_exceptions=True)
             if failed:
                 # Never spin: say why the leader's work stopped, then start it again shortly.
                 log.error("the controllers stopped: %r; restarting them", failed)
