@@ -8,8 +8,10 @@ CANDIDATES := python3 python3.13 python3.12 python3.11 /usr/bin/python3 /usr/bin
 ifeq ($(origin PYTHON),undefined)
 PYTHON := $(firstword $(foreach p,$(CANDIDATES),$(if $(shell $(p) -c '$(PATCHED)' 2>/dev/null && echo y),$(p))) python3)
 endif
-# Debian packages the registry tests and the hub's browser test use.
+# Debian packages the registry tests, the hub's browser test and its PostgreSQL store tests use
+# (PostgreSQL's initdb is not on PATH: it is found under /usr/lib/postgresql/<version>/bin).
 SYSTEM_TOOLS := docker-registry skopeo htpasswd chromium
+PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
 .PHONY: install venv-check system-deps binaries test unit fuzz demo demo-down sample-bundle bench clean
 
@@ -31,12 +33,13 @@ install: venv-check $(BIN)/outpost
 
 system-deps:
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	[ -n "$(PG_INITDB)" ] || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages for:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      docker-registry skopeo apache2-utils chromium >/dev/null; \
-	  else echo "missing tools:$$missing (Debian: apt-get install docker-registry skopeo apache2-utils chromium); their tests will be skipped"; fi; \
+	      docker-registry skopeo apache2-utils chromium postgresql >/dev/null; \
+	  else echo "missing tools:$$missing (Debian: apt-get install docker-registry skopeo apache2-utils chromium postgresql); their tests will be skipped or fail"; fi; \
 	fi
 
 binaries: install

@@ -87,7 +87,7 @@ def stored_keyring(text: str) -> Mapping[str, Ed25519PublicKey]:
 
 def verify_report(
     body: bytes, agent: AgentRecord, now: datetime
-) -> tuple[protocol.ReportHeader, bytes]:
+) -> tuple[protocol.ReportHeader, bytes, dict[str, object]]:
     """Signature by the agent's key, a well-formed header, bound to the enrolled agent/cluster."""
     envelope = envelope_of(body, "status report")
     if envelope.payload_type != dsse.PAYLOAD_STATUS:
@@ -105,7 +105,7 @@ def verify_report(
     check_usage(doc)
     if header.agent_id != agent.agent_id or header.cluster_uid != agent.cluster_uid:
         raise Rejection(403, "binding_mismatch", "report names another agent or cluster")
-    return header, payload
+    return header, payload, doc
 
 
 def check_fresh(

@@ -64,18 +64,14 @@ def hub() -> None:
 @click.option("--db", "db_url", required=True, help=DB_HELP)
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to bind.")
 @click.option("--hub-key", required=True, help="Ed25519 private key (PEM, PKCS8) to sign acks.")
-def serve(db_url: str, listen: str, hub_key: str) -> None:
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Processes serving requests; more than 1 needs PostgreSQL.")  # fmt: skip
+def serve(db_url: str, listen: str, hub_key: str, workers: int) -> None:
     """Serve the hub API, /openapi.json and the fleet page at / (plain HTTP; put TLS in front)."""
-    host, port = split_listen(listen)
-    key = load_hub_key(hub_key)
-    try:
-        import uvicorn
-    except ImportError as exc:
-        raise HubError("serving needs uvicorn: install it with 'pip install uvicorn'") from exc
-    from hub.app import HubApp
+    from hub import serving
 
-    app = HubApp(Hub(open_store(db_url), key))
-    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+    host, port = split_listen(listen)
+    serving.run(db_url, hub_key, host, port, workers)
 
 
 @hub.group("token")
@@ -86,12 +82,17 @@ def token() -> None:
 @token.command("create")
 @click.option("--db", "db_url", required=True, help=DB_HELP)
 @click.option("--ttl-hours", default=168, show_default=True, type=click.IntRange(1, 24 * 90))
+@click.option("--customer", default="", help="Whose install this token enrolls (fleet page).")
+@click.option("--name", "display_name", default="", help="The install's name on the fleet page.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def token_create(db_url: str, ttl_hours: int, output: str) -> None:
+def token_create(
+    db_url: str, ttl_hours: int, customer: str, display_name: str, output: str
+) -> None:
     """Issue a token and print it once; it cannot be shown again."""
     store = open_store(db_url)
     try:
-        value = Hub(store, Ed25519PrivateKey.generate()).create_token(timedelta(hours=ttl_hours))
+        hub_ = Hub(store, Ed25519PrivateKey.generate())
+        value = hub_.create_token(timedelta(hours=ttl_hours), customer, display_name)
     finally:
         store.close()
     if output == "json":
@@ -136,6 +137,31 @@ def access_token_revoke(db_url: str, name: str) -> None:
     finally:
         store.close()
     click.echo(f"revoked access token '{name}'")
+
+
+@hub.command("prune")
+@click.option("--db", "db_url", required=True, help=DB_HELP)
+@click.option("--older-than-days", required=True, type=click.IntRange(1, 36500),
+              help="Delete raw reports received before this many days ago.")  # fmt: skip
+def prune(db_url: str, older_than_days: int) -> None:
+    """Retention: delete old raw reports (each install's latest is kept; usage is never touched)."""
+    store = open_store(db_url)
+    try:
+        removed = store.prune_reports(utc_now() - timedelta(days=older_than_days))
+    finally:
+        store.close()
+    click.echo(f"deleted {removed} report(s) received more than {older_than_days} days ago")
+
+
+@hub.command("backup")
+@click.option("--db", "db_url", required=True, help="The SQLite store: 'sqlite:///<path>'.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def backup(db_url: str, out: Path) -> None:
+    """Copy a SQLite store while the hub runs (online backup API); restore = serve the copy."""
+    from hub.backup import sqlite_backup
+
+    size = sqlite_backup(db_url, out)
+    click.echo(f"wrote {out} ({size} bytes)")
 
 
 @hub.group("key")

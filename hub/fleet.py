@@ -88,6 +88,20 @@ class Install:
     chain_gaps: int
     truncated: bool
     dropped_total: int
+    customer: str = ""
+    display_name: str = ""
+
+    @property
+    def health(self) -> str:
+        """'never' (no report yet), 'ok' (everything ready) or 'degraded'."""
+        if self.last_seen is None:
+            return "never"
+        whole = all(ready == total for ready, total in self.ready.values())
+        return "ok" if whole and not self.not_ready else "degraded"
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.cluster_uid or self.agent_id
 
 
 def not_ready(doc: Mapping[str, object], limit: int = 8) -> tuple[str, ...]:
@@ -102,40 +116,87 @@ def not_ready(doc: Mapping[str, object], limit: int = 8) -> tuple[str, ...]:
 
 def payload_doc(report: StoredReport | None) -> Mapping[str, object]:
     """The report's payload as an object; anything else (it is agent-supplied) shows as empty."""
+    return loads_object(report.payload if report else b"{}")
+
+
+def loads_object(data: bytes | str | None) -> Mapping[str, object]:
     try:
-        doc = json.loads(report.payload) if report else {}
+        doc = json.loads(data) if data else {}
     except (ValueError, RecursionError):  # deep nesting raises RecursionError
         return {}
     return doc if isinstance(doc, Mapping) else {}
 
 
-def install(agent: AgentRecord, report: StoredReport | None, gaps: int) -> Install:
-    doc = payload_doc(report)
-    kinds = ("dataplanes", "tenants", "applications")
+KINDS = ("dataplanes", "tenants", "applications")
+USAGE = ("pods", "cpu_millicores", "memory_bytes")
+
+
+def digest(doc: Mapping[str, object]) -> dict[str, object]:
+    """What the fleet page shows of a report, small enough to keep on the agent's row."""
+    return {
+        "bundle": text(doc, "bundle", "version"),
+        "ready": {k: [count(doc, "summary", k, "ready"), count(doc, "summary", k, "total")]
+                  for k in KINDS},
+        "usage": [count(doc, "summary", "usage", name) for name in USAGE],
+        "not_ready": list(not_ready(doc)),
+        "truncated": bool(doc.get("truncated")),
+        "dropped": count(doc, "spool", "dropped_total"),
+    }  # fmt: skip
+
+
+def digest_text(doc: Mapping[str, object]) -> str:
+    return json.dumps(digest(doc), separators=(",", ":"))
+
+
+def from_digest(agent: AgentRecord, kept: Mapping[str, object], gaps: int) -> Install:
+    """An overview row from a stored digest; anything malformed in it shows as empty or 0."""
+    ready = kept.get("ready")
+    ready = ready if isinstance(ready, Mapping) else {}
+    usage = kept.get("usage")
+    usage = usage if isinstance(usage, list) and len(usage) == 3 else [0, 0, 0]
+    notes = kept.get("not_ready")
     return Install(
         agent_id=agent.agent_id,
         cluster_uid=agent.cluster_uid,
         last_seen=agent.last_seen,
         seq=agent.last_seq,
-        bundle_version=text(doc, "bundle", "version"),
-        ready={
-            k: (count(doc, "summary", k, "ready"), count(doc, "summary", k, "total")) for k in kinds
-        },
-        usage=(
-            count(doc, "summary", "usage", "pods"),
-            count(doc, "summary", "usage", "cpu_millicores"),
-            count(doc, "summary", "usage", "memory_bytes"),
-        ),
-        not_ready=not_ready(doc),
+        bundle_version=text(kept, "bundle"),
+        ready={k: pair(ready.get(k)) for k in KINDS},
+        usage=(bounded(usage[0]), bounded(usage[1]), bounded(usage[2])),
+        not_ready=tuple(str(n) for n in notes[:8]) if isinstance(notes, list) else (),
         chain_gaps=gaps,
-        truncated=bool(doc.get("truncated")),
-        dropped_total=count(doc, "spool", "dropped_total"),
+        truncated=kept.get("truncated") is True,
+        dropped_total=bounded(kept.get("dropped")),
+        customer=agent.customer,
+        display_name=agent.display_name,
     )
 
 
+def bounded(value: object) -> int:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
+    return value if ok and isinstance(value, int) else 0
+
+
+def pair(value: object) -> tuple[int, int]:
+    if isinstance(value, list) and len(value) == 2:
+        return bounded(value[0]), bounded(value[1])
+    return 0, 0
+
+
+def install(agent: AgentRecord, report: StoredReport | None, gaps: int) -> Install:
+    """An overview row from a stored report (agents enrolled before digests were kept)."""
+    return from_digest(agent, digest(payload_doc(report)), gaps)
+
+
 def fleet(store: HubStore) -> list[Install]:
-    latest, gaps = store.latest_reports(), store.gap_counts()
-    return [
-        install(agent, latest.get(agent.agent_id), gaps.get(agent.agent_id, 0))
-        for agent in store.agents()
-    ]
+    """Every install, from the digests on the agents' rows (one query for the whole fleet)."""
+    agents = store.agents()
+    legacy = [a for a in agents if a.digest is None and a.last_seq > 0]
+    latest = store.latest_reports() if legacy else {}
+    rows = []
+    for agent in agents:
+        if agent.digest is None:
+            rows.append(install(agent, latest.get(agent.agent_id), agent.chain_gaps))
+        else:
+            rows.append(from_digest(agent, loads_object(agent.digest), agent.chain_gaps))
+    return rows

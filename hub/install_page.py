@@ -7,9 +7,10 @@ from datetime import datetime
 from html import escape
 
 from facts import rfc3339
-from hub import svg
+from hub import installpage, svg
+from hub.fleetview import STALE_AFTER
 from hub.install_view import InstallView
-from hub.page import STYLE, ago
+from hub.page import STYLE, ago, badge
 
 EXTRA_STYLE = "section{margin:18px 0} h2{font-size:16px;margin:0 0 8px}"
 
@@ -44,17 +45,23 @@ def render(view: InstallView, now: datetime) -> str:
         "% Ready", "Ready share over time",
     )  # fmt: skip
     usage = svg.stacked_bars(view.days, view.usage, "core-h", "CPU core-hours per tenant per day")
-    title = f"Install {agent.agent_id}"
+    title = agent.display_name or f"Install {agent.agent_id}"
+    stale = agent.last_seen is not None and now - agent.last_seen > STALE_AFTER
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{STYLE}{EXTRA_STYLE}</style></head><body>"
         f'<p><a href="/">← Fleet</a></p><h1>{escape(title)}</h1>'
-        f"<p class=sub>cluster {escape(agent.cluster_uid)} · last seen "
-        f"{escape(ago(agent.last_seen, now))} · seq {agent.last_seq} · "
+        f"<p class=sub>customer {escape(agent.customer or '—')} · agent "
+        f"<code>{escape(agent.agent_id)}</code> · cluster {escape(agent.cluster_uid)} · "
+        f"last seen {escape(ago(agent.last_seen, now))}{badge('stale') if stale else ''} · "
+        f"seq {agent.last_seq} · "
         f"{view.chain_gaps} chain gap(s) in the report history</p>"
         f"<section><h2>Health (Ready share per report)</h2>{health}</section>"
         f"<section><h2>Usage per tenant per day (CPU core-hours requested)</h2>{usage}</section>"
         f"<section><h2>Usage chain</h2>{gap_rows(view)}</section>"
+        f"<section><h2>Tenants and applications (latest report)</h2>"
+        f"{installpage.members(view.latest)}</section>"
+        f"<section><h2>Licence</h2>{installpage.licence(view.latest)}</section>"
         "<section><h2>Bundle versions over time</h2><table><thead><tr><th>Since</th>"
         f"<th>Version</th></tr></thead><tbody>{bundle_rows(view)}</tbody></table></section>"
         "</body></html>"

@@ -7,7 +7,8 @@ are read through `hub.fleet`'s type-checked accessors, as the fleet page reads t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from hub import fleet
@@ -34,6 +35,8 @@ class InstallView:
     """(day, tenant) → CPU core-hours requested."""
     gaps: list[Gap]
     chain_gaps: int
+    latest: Mapping[str, object] = field(default_factory=dict)
+    """The latest report's payload (tenants, applications, licence)."""
 
 
 def health_and_bundles(
@@ -83,4 +86,5 @@ def install_view(
         raise Rejection(404, "unknown_agent", f"agent '{agent_id}' is not enrolled")
     health, bundles, chain_gaps = health_and_bundles(store, agent_id)
     days, usage, missing = usage_by_day(ledger, agent_id, now)
-    return InstallView(agent, health, bundles, days, usage, missing, chain_gaps)
+    latest = fleet.payload_doc(next(iter(store.reports(agent_id, 1, None)), None))
+    return InstallView(agent, health, bundles, days, usage, missing, chain_gaps, latest)

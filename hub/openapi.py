@@ -165,6 +165,8 @@ def read_paths() -> dict[str, dict[str, object]]:
         "/logout": {"post": {"summary": "End the session", "responses": {"303": ok("Cleared")}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok("3.1")}}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": ok("ok")}}},
+        "/readyz": {"get": {"summary": "Readiness: the database answers",
+                            "responses": {"200": ok("ready"), "503": ok("not ready")}}},
     }  # fmt: skip
 
 

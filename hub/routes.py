@@ -8,12 +8,14 @@ admin calls take the bearer header alone, so a cookie can never be used across s
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from hub import access, fleet, install_page, page, usage_views
 from hub.errors import Rejection
+from hub.fleetview import FleetQuery
 from hub.install_view import install_view
 from hub.service import Reply, json_reply
 from wire.protocol import MAX_BODY_BYTES, MAX_INT
@@ -105,6 +107,8 @@ async def admin(app: HubApp, scope: Scope, receive: Receive, path: str) -> Reply
 async def get(app: HubApp, scope: Scope, path: str) -> Reply:
     if path == "/healthz":
         return json_reply(200, {"status": "ok"})
+    if path == "/readyz":
+        return await ready(app)
     if path == "/openapi.json":
         return Reply(200, app.spec)
     if path == "/login":
@@ -118,6 +122,17 @@ async def get(app: HubApp, scope: Scope, path: str) -> Reply:
         return rejected(exc)
 
 
+async def ready(app: HubApp) -> Reply:
+    """Ready when the database answers within 5 s on the store thread."""
+    try:
+        version = await asyncio.wait_for(app.call(app.hub.store.schema_version), 5)
+    except Exception:  # any failure of the database means not ready
+        return json_reply(
+            503, Rejection(503, "not_ready", "the database does not answer").to_dict()
+        )
+    return json_reply(200, {"status": "ready", "schema_version": version})
+
+
 def read(app: HubApp, token: str | None, path: str, query: dict[str, list[str]]) -> Reply:
     """A read for a viewer (on the store thread): the fleet page or the read API."""
     store = app.hub.store
@@ -126,7 +141,8 @@ def read(app: HubApp, token: str | None, path: str, query: dict[str, list[str]])
         raise Rejection(404, "not_found", f"no such endpoint: GET {path}")
     access.authorize(store, token, "viewer")
     if path == "/":
-        html = page.render(fleet.fleet(store), app.hub.clock())
+        shown = FleetQuery.parse(query)
+        html = page.render(fleet.fleet(store), app.hub.clock(), query=shown)
         return Reply(200, html.encode(), page.HTML)
     if install is not None:
         view = install_view(store, app.hub.usage, install["agent"], app.hub.clock())

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundle import dsse
-from hub import access, checks, ledger
+from hub import access, checks, fleet, ledger
 from hub.errors import HubError, Rejection
 from hub.sqlstore import SqlStore
 from hub.store import AgentRecord, HubStore, StoredReport, TokenRecord
@@ -71,11 +71,15 @@ class Hub:
         self.counts: Counter[tuple[str, str]] = Counter()
         """(what, outcome) → count since start: reports ingested/rejected by reason, records."""
 
-    def create_token(self, ttl: timedelta = TOKEN_TTL) -> str:
-        """A fresh one-time enrollment token; only its sha256 is stored."""
+    def create_token(
+        self, ttl: timedelta = TOKEN_TTL, customer: str = "", display_name: str = ""
+    ) -> str:
+        """A fresh one-time enrollment token for an install of `customer`, to be shown as
+        `display_name` on the fleet page; only its sha256 is stored."""
         token = "ept_" + secrets.token_urlsafe(32)
         now = self.clock()
-        self.store.add_token(TokenRecord(token_sha256(token), now, now + ttl))
+        record = TokenRecord(token_sha256(token), now, now + ttl, None, customer, display_name)
+        self.store.add_token(record)
         return token
 
     def known_agent(self, agent_id: str) -> AgentRecord:
@@ -97,19 +101,20 @@ class Hub:
             if existing.public_key != protocol.public_key_b64(claim.public_key):
                 raise Rejection(409, "already_enrolled", "this agent id was enrolled and rotated")
             return Reply(200, existing.enroll_ack)
-        sha = self.usable_token(token, now)
+        granted = self.usable_token(token, now)
         payload = protocol.parse_envelope(body, "enrollment").payload
         ack = sign_ack(
             Ack("enroll", claim.agent_id, 0, protocol.sha256_hex(payload), now), self.key
         )
         record = AgentRecord(
-            claim.agent_id, claim.cluster_uid, protocol.public_key_b64(claim.public_key), now, ack
-        )
-        if not self.store.enroll(sha, record):
+            claim.agent_id, claim.cluster_uid, protocol.public_key_b64(claim.public_key), now, ack,
+            customer=granted.customer, display_name=granted.display_name,
+        )  # fmt: skip
+        if not self.store.enroll(granted.sha256, record):
             raise Rejection(409, "token_used", "the enrollment token has already been used")
         return Reply(201, ack)
 
-    def usable_token(self, token: str | None, now: datetime) -> str:
+    def usable_token(self, token: str | None, now: datetime) -> TokenRecord:
         if not token:
             raise Rejection(
                 401, "token_missing", "enrollment needs 'Authorization: Bearer <token>'"
@@ -124,7 +129,7 @@ class Hub:
             raise Rejection(
                 403, "token_expired", "the enrollment token has expired; ask for a new one"
             )
-        return sha
+        return record
 
     def ingest(self, agent_id: str, body: bytes, max_age: timedelta = checks.MAX_AGE_LIVE) -> Reply:
         reply = answer(lambda: self.ingest_or_reject(agent_id, body, max_age))
@@ -151,7 +156,7 @@ class Hub:
     def ingest_or_reject(self, agent_id: str, body: bytes, max_age: timedelta) -> Reply:
         now = self.clock()
         agent = self.known_agent(agent_id)
-        header, payload = checks.verify_report(body, agent, now)
+        header, payload, doc = checks.verify_report(body, agent, now)
         if header.seq <= agent.last_seq:
             # Only then can it be an exact duplicate (it would have advanced `last_seq`).
             stored_ack = self.store.ack_for(agent_id, protocol.sha256_hex(payload))
@@ -163,7 +168,7 @@ class Hub:
         signed = sign_ack(ack, self.key)
         report = StoredReport(
             agent_id, header.seq, header.nonce, checked.payload_sha256, header.issued_at,
-            now, checked.chain_gap, body, payload, signed,
+            now, checked.chain_gap, body, payload, signed, fleet.digest_text(doc),
         )  # fmt: skip
         if not self.store.add_report(report):
             # The store's unique (agent, nonce) and seq compare-and-set decide atomically.
@@ -195,8 +200,15 @@ class Hub:
             return json_reply(
                 400, Rejection(400, "malformed", "`ttl_hours` must be 1..2160").to_dict()
             )
-        token = self.create_token(timedelta(hours=hours))
-        return json_reply(201, {"token": token, "ttl_hours": hours})
+        names = {k: doc.get(k, "") for k in ("customer", "name")}
+        if not all(isinstance(v, str) and len(v) <= 200 for v in names.values()):
+            return json_reply(
+                400, Rejection(400, "malformed", "`customer`, `name`: text up to 200").to_dict()
+            )
+        token = self.create_token(
+            timedelta(hours=hours), str(names["customer"]), str(names["name"])
+        )
+        return json_reply(201, {"token": token, "ttl_hours": hours, **names})
 
     def revoke_access(self, name: str) -> Reply:
         """`POST /v1/access-tokens/{name}/revoke` (admin)."""

@@ -17,7 +17,7 @@ from hub.store import AccessRecord, AgentRecord, StoredReport, TokenRecord
 
 AGENT_COLUMNS = (
     "agent_id, cluster_uid, public_key, enrolled_at, enroll_ack, last_seq, last_sha256, "
-    "last_seen, previous_key, previous_until"
+    "last_seen, previous_key, previous_until, customer, display_name, chain_gaps, digest"
 )
 REPORT_COLUMNS = (
     "agent_id, seq, nonce, payload_sha256, issued_at, received_at, chain_gap, envelope, "
@@ -26,6 +26,7 @@ REPORT_COLUMNS = (
 
 
 TEN = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+FOURTEEN = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def to_text(moment: datetime | None) -> str | None:
@@ -42,6 +43,7 @@ def agent_from_row(row: Sequence[Any]) -> AgentRecord:
         agent_id=row[0], cluster_uid=row[1], public_key=row[2], enrolled_at=enrolled,
         enroll_ack=bytes(row[4]), last_seq=int(row[5]), last_sha256=row[6],
         last_seen=from_text(row[7]), previous_key=row[8], previous_until=from_text(row[9]),
+        customer=row[10], display_name=row[11], chain_gaps=int(row[12]), digest=row[13],
     )  # fmt: skip
 
 
@@ -106,24 +108,40 @@ class SqlStore:
                     (step.version, step.name, to_text(datetime.now(UTC))),
                 )  # fmt: skip
 
+    def prune_reports(self, before: datetime) -> int:
+        """Delete reports received before `before`, except each agent's latest (the fleet page
+        shows it). Other tables, the usage ledger among them, are never touched."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql("DELETE FROM reports WHERE received_at < ? AND NOT EXISTS ("
+                         "SELECT 1 FROM agents a WHERE a.agent_id = reports.agent_id "
+                         "AND a.last_seq = reports.seq)"),
+                (to_text(before),),
+            )  # fmt: skip
+            return int(cur.rowcount)
+
     def schema_version(self) -> int:
         rows = self.query("SELECT MAX(version) FROM schema_version")
         return int(rows[0][0] or 0)
 
     def add_token(self, token: TokenRecord) -> None:
         self.run(
-            "INSERT INTO tokens (sha256, created_at, expires_at) VALUES (?, ?, ?)",
-            (token.sha256, to_text(token.created_at), to_text(token.expires_at)),
-        )
+            "INSERT INTO tokens (sha256, created_at, expires_at, customer, display_name) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (token.sha256, to_text(token.created_at), to_text(token.expires_at),
+             token.customer, token.display_name),
+        )  # fmt: skip
 
     def token(self, sha256: str) -> TokenRecord | None:
         rows = self.query(
-            "SELECT created_at, expires_at, used_by FROM tokens WHERE sha256 = ?", [sha256]
+            "SELECT created_at, expires_at, used_by, customer, display_name FROM tokens "
+            "WHERE sha256 = ?",
+            [sha256],
         )
         if not rows:
             return None
         created, expires = datetime.fromisoformat(rows[0][0]), datetime.fromisoformat(rows[0][1])
-        return TokenRecord(sha256, created, expires, rows[0][2])
+        return TokenRecord(sha256, created, expires, *rows[0][2:5])
 
     def enroll(self, token_sha256: str, agent: AgentRecord) -> bool:
         try:
@@ -136,10 +154,11 @@ class SqlStore:
                 if cur.rowcount != 1:
                     raise LookupError
                 cur.execute(
-                    self.sql(f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES {TEN}"),
+                    self.sql(f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES {FOURTEEN}"),
                     (agent.agent_id, agent.cluster_uid, agent.public_key,
                      to_text(agent.enrolled_at), agent.enroll_ack, agent.last_seq,
-                     agent.last_sha256, None, None, None),
+                     agent.last_sha256, None, None, None, agent.customer, agent.display_name,
+                     0, None),
                 )  # fmt: skip
         except (LookupError, self.integrity_error):
             return False
@@ -200,10 +219,11 @@ class SqlStore:
         try:
             with self.transaction() as cur:
                 cur.execute(
-                    self.sql("UPDATE agents SET last_seq = ?, last_sha256 = ?, last_seen = ? "
+                    self.sql("UPDATE agents SET last_seq = ?, last_sha256 = ?, last_seen = ?, "
+                             "digest = ?, chain_gaps = chain_gaps + ? "
                              "WHERE agent_id = ? AND last_seq < ?"),
                     (report.seq, report.payload_sha256, to_text(report.received_at),
-                     report.agent_id, report.seq),
+                     report.digest, int(report.chain_gap), report.agent_id, report.seq),
                 )  # fmt: skip
                 if cur.rowcount != 1:
                     raise LookupError

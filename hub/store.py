@@ -20,6 +20,8 @@ class TokenRecord:
     created_at: datetime
     expires_at: datetime
     used_by: str | None = None
+    customer: str = ""
+    display_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class AgentRecord:
     last_seen: datetime | None = None
     previous_key: str | None = None
     previous_until: datetime | None = None
+    customer: str = ""
+    display_name: str = ""
+    chain_gaps: int = 0
+    digest: str | None = None  # JSON digest of the latest report (`hub.fleet.digest`)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class StoredReport:
     envelope: bytes
     payload: bytes
     ack: bytes
+    digest: str = "{}"  # what the fleet page shows of it, kept on the agent's row
 
 
 class HubStore(Protocol):
@@ -89,6 +96,14 @@ class HubStore(Protocol):
     def latest_reports(self) -> dict[str, StoredReport]: ...
     def gap_counts(self) -> dict[str, int]:
         """How many stored reports of each agent were flagged with a chain gap."""
+        ...
+
+    def prune_reports(self, before: datetime) -> int:
+        """Retention: delete raw reports received before `before` except each agent's latest."""
+        ...
+
+    def schema_version(self) -> int:
+        """The applied schema version; also the readiness probe's round trip to the database."""
         ...
 
     def close(self) -> None: ...

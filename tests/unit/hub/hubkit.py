@@ -31,9 +31,13 @@ from hub import access
 from hub.app import HubApp
 from hub.service import Hub
 from hub.sqlite import SqliteStore
+from hub.sqlstore import SqlStore
 from wire import protocol
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+# How a new HubKit opens its store: SQLite in memory, unless the `backend` fixture (conftest) has
+# pushed PostgreSQL for the running test.
+STORES: list[Callable[[], SqlStore]] = [lambda: SqliteStore(":memory:")]
 HUB_URL = "http://hub.test"
 T = TypeVar("T")
 
@@ -57,11 +61,15 @@ class Clock:
         return self.now
 
 
+def current_store() -> SqlStore:
+    return STORES[-1]()
+
+
 @dataclass
 class HubKit:
     clock: Clock = field(default_factory=Clock)
     key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
-    store: SqliteStore = field(default_factory=lambda: SqliteStore(":memory:"))
+    store: SqlStore = field(default_factory=current_store)
 
     def __post_init__(self) -> None:
         self.hub = Hub(self.store, self.key, self.clock)

@@ -21,6 +21,9 @@ from hub.errors import HubError
 from tests.unit.hub.hubkit import HubKit, run
 from tests.unit.hub.test_ingest import Agent, enroll
 
+# Each test runs on SQLite and on PostgreSQL (see conftest).
+pytestmark = pytest.mark.usefixtures("backend")
+
 READS = ("/", "/v1/agents", "/v1/agents/{agent}/reports")
 
 

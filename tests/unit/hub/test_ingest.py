@@ -23,6 +23,9 @@ from tests.unit.hub.hubkit import HubKit, run, snapshot
 from wire import enrollment, protocol
 from wire.ack import open_ack
 
+# Each test runs on SQLite and on PostgreSQL (see conftest).
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def post(kit: HubKit, path: str, body: bytes, token: str | None = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -103,7 +106,7 @@ def test_enrollment_binds_the_key_and_returns_a_signed_ack(kit: HubKit) -> None:
 
 def test_the_token_is_stored_only_as_its_hash(kit: HubKit) -> None:
     token = kit.hub.create_token()
-    dump = "\n".join(kit.store.conn.iterdump())
+    dump = repr(kit.store.run("SELECT * FROM tokens"))
     assert token not in dump
     assert protocol.sha256_hex(token.encode()) in dump
 

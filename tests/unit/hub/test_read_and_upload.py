@@ -11,6 +11,7 @@ import base64
 import json
 
 import httpx
+import pytest
 
 from agent.sync import report
 from agent.sync.state import SyncState
@@ -18,6 +19,9 @@ from bundle import dsse
 from hub import openapi
 from tests.unit.hub.hubkit import HubKit, agent, run, snapshot
 from wire import protocol
+
+# Each test runs on SQLite and on PostgreSQL (see conftest).
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def call(kit: HubKit, method: str, path: str, body: bytes = b"", token: str = "") -> httpx.Response:
@@ -77,7 +81,7 @@ def test_openapi_describes_every_served_route() -> None:
     assert set(doc["paths"]) == {
         "/v1/enroll", "/v1/agents/{agent_id}/reports", "/v1/agents/{agent_id}/keys",
         "/v1/uploads", "/v1/agents", "/", "/openapi.json", "/healthz", "/login", "/logout",
-        "/v1/usage", "/metrics",
+        "/v1/usage", "/metrics", "/readyz",
         "/v1/enrollment-tokens", "/v1/access-tokens/{name}/revoke",
     }  # fmt: skip
     assert set(doc["paths"]["/v1/agents/{agent_id}/reports"]) == {"get", "post"}

@@ -25,6 +25,9 @@ from hub.store import StoredReport
 from tests.unit.hub.hubkit import HubKit, ServedHub, run
 from tests.unit.hub.test_ingest import Agent, enroll
 
+# Each test runs on SQLite and on PostgreSQL (see conftest).
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def call(kit: HubKit, method: str, path: str, body: bytes = b"", **headers: str) -> httpx.Response:
     async def go() -> httpx.Response:

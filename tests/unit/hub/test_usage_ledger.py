@@ -19,6 +19,9 @@ from wire import enrollment, protocol
 from wire.keys import new_key
 from wire.usage import UsageRecord
 
+# Each test runs on SQLite and on PostgreSQL (see conftest).
+pytestmark = pytest.mark.usefixtures("backend")
+
 UID = "uid-1"
 HOUR = timedelta(hours=1)
 
