@@ -10,20 +10,23 @@ read per tenant namespace, as the status snapshot reads them.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
 from agent.core.usage import codec, ledger
 from agent.core.usage.ledger import UsageState
-from agent.core.usage.meters import Item, ObjectMeter, object_item, pod_item
+from agent.core.usage.meters import Item, ObjectMeter, meters_of, object_item, pod_item
 from agent.errors import ConflictError, KubeError
 from agent.kube.client import Kube, KubeObject
 from agent.sync.cluster import PART_OF, TENANT_LABEL
 from agent.sync.snapshot import ClusterSnapshot
 from agent.sync.usage_records import MAX_RECORDS_PER_REPORT
+from facts.api import GROUP, VERSION
 from wire.usage import UsageRecord
 
+log = logging.getLogger(__name__)
 USAGE_CONFIGMAP = "outpost-agent-usage"
 MAX_WRITE_ATTEMPTS = 5
 
@@ -94,22 +97,38 @@ class KubeUsage:
         found = await self.kube.get("v1", "Namespace", "kube-system")
         return str(((found or {}).get("metadata") or {}).get("uid", ""))
 
+    async def declared(self) -> tuple[ObjectMeter, ...]:
+        """The vendor-defined meters the DataPlane declares (none before its CRD exists)."""
+        try:
+            dataplanes = await self.kube.list_objects(f"{GROUP}/{VERSION}", "DataPlane")
+        except KubeError as exc:
+            log.warning("usage metering cannot read the DataPlane's meters: %s", exc)
+            return ()
+        return (*self.meters, *meters_of(dataplanes))
+
     async def gather(self) -> tuple[list[Item], list[str]]:
         """Every metered item in tenant namespaces, and the tenants present."""
+        meters = await self.declared()
         found = await self.kube.list_objects("v1", "Namespace", labels=TENANT_LABEL)
         spaces = {ns["metadata"]["name"]: ns["metadata"]["labels"][TENANT_LABEL] for ns in found}
         items: list[Item] = []
         for namespace, tenant in sorted(spaces.items()):
-            items.extend(await self.items(namespace, tenant))
+            items.extend(await self.items(namespace, tenant, meters))
         return items, sorted(set(spaces.values()))
 
-    async def items(self, namespace: str, tenant: str) -> list[Item]:
+    async def items(
+        self, namespace: str, tenant: str, meters: tuple[ObjectMeter, ...]
+    ) -> list[Item]:
         pods = await self.kube.list_objects("v1", "Pod", namespace=namespace)
         found = [pod_item(pod, tenant) for pod in pods]
-        for meter in self.meters:
-            objects = await self.kube.list_objects(
-                "v1", meter.kind, namespace=namespace, labels=meter.label
-            )
+        for meter in meters:
+            try:
+                objects = await self.kube.list_objects(
+                    meter.api_version, meter.kind, namespace=namespace, labels=meter.label
+                )
+            except KubeError as exc:  # an unknown kind or a missing permission: that meter only
+                log.warning("usage meter %s cannot list %s: %s", meter.name, meter.kind, exc)
+                continue
             found.extend(object_item(obj, tenant, meter) for obj in objects)
         return [item for item in found if item is not None]
 

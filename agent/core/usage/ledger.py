@@ -24,6 +24,7 @@ from wire.usage import UsageRecord
 
 Key = tuple[datetime, str, str]  # (window start, tenant, meter)
 REVISE_WINDOWS = 3
+FORGET_AFTER = timedelta(minutes=15)
 """Closed windows remembered for re-issue; credits older than that are counted as dropped."""
 
 
@@ -66,7 +67,9 @@ def visit(
     for item in items:
         seen.add(item.key)
         _credit(nxt, item, now, revised)
-    nxt.counted = {k: v for k, v in nxt.counted.items() if k in seen}
+    # An item missing from one listing (a failed list, a label briefly off) keeps its position for
+    # a while, so it is not credited again from its start when it shows up again.
+    nxt.counted = {k: v for k, v in nxt.counted.items() if k in seen or now - v < FORGET_AFTER}
     nxt.present.setdefault(windows.window_of(now, size), set()).update(tenants)
     _reissue(nxt, revised)
     _close(nxt, now)

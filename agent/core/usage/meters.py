@@ -8,7 +8,8 @@ meter accrues 1 per second of that meter. Integration over windows is `agent.cor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -38,11 +39,35 @@ class Item:
 
 @dataclass(frozen=True)
 class ObjectMeter:
-    """A vendor-defined meter: objects of `kind` (with `label`, if set) per tenant, over time."""
+    """A vendor-defined meter: objects of `kind` (matching `label`, a label selector, if set) per
+    tenant namespace, integrated over time (unit: object-seconds)."""
 
     name: str
     kind: str
+    api_version: str = "v1"
     label: str = ""
+
+
+METER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+UNMETERED_KINDS = frozenset({"Secret"})
+"""The agent reads no Secrets beyond its own identity, not even to count them."""
+
+
+def meters_of(dataplanes: Iterable[Mapping[str, object]]) -> tuple[ObjectMeter, ...]:
+    """The vendor-defined meters the DataPlane declares (`spec.usageMeters`, carried in the
+    signed bundle); a malformed entry, a reserved name or an unmetered kind is left out."""
+    found: dict[str, ObjectMeter] = {}
+    for dataplane in dataplanes:
+        for entry in _list(_get(dataplane, "spec", "usageMeters")):
+            name, kind = _get(entry, "name"), _get(entry, "kind")
+            version, label = _get(entry, "apiVersion") or "v1", _get(entry, "labelSelector") or ""
+            if not (isinstance(name, str) and METER_NAME.match(name) and name not in UNITS):
+                continue
+            if not isinstance(kind, str) or kind in UNMETERED_KINDS or not kind.isalnum():
+                continue
+            if isinstance(version, str) and isinstance(label, str):
+                found.setdefault(name, ObjectMeter(name, kind, version, label))
+    return tuple(found[name] for name in sorted(found))
 
 
 def app_meter(app: str, meter: str) -> str:

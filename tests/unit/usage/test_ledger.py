@@ -8,7 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agent.core.usage import codec, ledger, windows
-from agent.core.usage.meters import CPU, MEMORY, PODS, Item, app_meter, pod_item
+from agent.core.usage.meters import (
+    CPU,
+    MEMORY,
+    PODS,
+    Item,
+    ObjectMeter,
+    app_meter,
+    meters_of,
+    object_item,
+    pod_item,
+)
 from wire import usage
 
 T0 = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -138,3 +148,30 @@ def test_resize_issues_the_open_window_and_counts_on() -> None:
     assert quantities(state, CPU)[at(0)] == pytest.approx(30.0)
     state = ledger.visit(state, [item], ["acme"], at(121))
     assert state.accumulating()[("acme", CPU)] == pytest.approx(1.0)
+
+
+def test_vendor_meters_come_from_the_dataplane_and_count_objects_over_time() -> None:
+    dataplane = {"spec": {"usageMeters": [
+        {"name": "databases", "kind": "ConfigMap", "labelSelector": "tier=db"},
+        {"name": "tokens", "kind": "Secret"},  # never counted
+        {"name": "cpu_core_seconds", "kind": "Service"},  # a built-in name
+        {"name": "Bad Name", "kind": "Service"},
+    ]}}  # fmt: skip
+    [meter] = meters_of([dataplane])
+    assert meter == ObjectMeter("databases", "ConfigMap", "v1", "tier=db")
+    obj = {"metadata": {"uid": "cm1", "creationTimestamp": "2027-03-01T12:00:30Z"}}
+    item = object_item(obj, "acme", meter)
+    assert item is not None
+    state = run(fresh(), [item], [0, 61])
+    assert quantities(state, "databases") == {at(0): pytest.approx(30.0)}
+    assert (
+        next(r for r in state.pending.values() if r.meter == "databases").unit == "object_seconds"
+    )
+
+
+def test_an_item_missing_from_one_listing_is_not_credited_twice() -> None:
+    item = Item("pod/x", "acme", at(0), None, {CPU: 1.0})
+    state = run(fresh(), [item], [0, 20])
+    state = ledger.visit(state, [], ["acme"], at(30))  # a failed or partial list
+    state = run(state, [item], [40, 61])
+    assert quantities(state, CPU) == {at(0): pytest.approx(60.0)}
