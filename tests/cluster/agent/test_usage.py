@@ -5,6 +5,7 @@ and uploading the same export again must change nothing."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agent.core.usage import windows
 from facts import rfc3339
 from hub.service import Hub
 from hub.sqlite import SqliteStore
@@ -62,6 +64,7 @@ def test_windows_survive_kill_and_export_once(
     try:
         kubectl.apply(*(pod(n, tenant_ns, c) for n, c in CPU.items()))
         starts = wait_for(lambda: both_running(kubectl, tenant_ns), 60, "both pods running")
+        assert starts is not None
         first = agents.start("--usage-window-seconds", str(WINDOW))
         time.sleep(2.5 * WINDOW + 3)  # mid-window
         first.kill()
@@ -92,5 +95,59 @@ def test_windows_survive_kill_and_export_once(
         hub.upload(out.read_bytes(), token)  # the same file again: nothing doubles
         again = [r for r in hub.usage.rows(*span) if r.record.tenant == tenant]
         assert again == rows
+    finally:
+        kubectl.run("delete", "namespace", tenant_ns, "--wait=false", check=False)
+
+
+def export(agents: Agents, namespace: str, out: Path) -> bytes:
+    subprocess.run(
+        [str(OUTPOST), "status", "export", "--kubeconfig", str(agents.cluster.kubeconfig),
+         "--namespace", namespace, "--out", str(out), "--force"],
+        check=True, capture_output=True, env=agents.cluster.env, timeout=120,
+    )  # fmt: skip
+    return out.read_bytes()
+
+
+def completed_pod(kubectl: Kubectl, namespace: str, start: datetime, end: datetime) -> None:
+    """A pod that ran 1 core from `start` to `end` and was only now seen: bound to a node no
+    kubelet runs, so its status is what we write (the pod collector removes it soon after)."""
+    spec = pod("late", namespace, "1")
+    spec["spec"] = {**spec["spec"], "nodeName": "no-such-node"}  # type: ignore[dict-item]
+    kubectl.apply(spec)
+    t1, t2 = (rfc3339.format_time(t) for t in (start, end))
+    state = {"terminated": {"exitCode": 0, "startedAt": t1, "finishedAt": t2}}
+    status = {"phase": "Succeeded", "startTime": t1, "containerStatuses": [
+        {"name": "app", "image": "registry.invalid/app:1", "imageID": "", "ready": False,
+         "restartCount": 0, "state": state}]}  # fmt: skip
+    kubectl.run("patch", "pod", "late", "-n", namespace, "--subresource=status",
+                "--type=merge", "-p", json.dumps({"status": status}))  # fmt: skip
+
+
+def test_a_window_reissued_with_a_higher_revision_wins_at_the_hub(
+    kubectl: Kubectl, agents: Agents, namespace: str, tmp_path: Path
+) -> None:
+    tenant_ns, tenant = unique("usage"), unique("acme")
+    kubectl.run("create", "namespace", tenant_ns)
+    kubectl.run("label", "namespace", tenant_ns, f"outpost.dev/tenant={tenant}")
+    try:
+        agents.start("--usage-window-seconds", str(WINDOW))
+        time.sleep(3 * WINDOW)
+        before = export(agents, namespace, tmp_path / "before.jsonl")  # revision 1 of each window
+        now = datetime.now(UTC)
+        window = windows.window_of(now, WINDOW) - timedelta(seconds=2 * WINDOW)  # closed
+        completed_pod(
+            kubectl, tenant_ns, window + timedelta(seconds=2), window + timedelta(seconds=7)
+        )
+        time.sleep(WINDOW)
+        after = export(agents, namespace, tmp_path / "after.jsonl")
+        hub = Hub(SqliteStore(str(tmp_path / "hub.db")), Ed25519PrivateKey.generate())
+        token = hub.create_token()
+        for body in (before, after, before):  # the older revision arrives again, last
+            assert hub.upload(body, token).status == 200
+        assert hub.usage is not None
+        rows = hub.usage.rows(window, window + timedelta(seconds=WINDOW), tenant=tenant)
+        [cpu] = [r.record for r in rows if r.record.meter == "cpu_core_seconds"]
+        assert cpu.revision == 2
+        assert abs(cpu.quantity - 5.0) <= 0.02 * 5.0
     finally:
         kubectl.run("delete", "namespace", tenant_ns, "--wait=false", check=False)

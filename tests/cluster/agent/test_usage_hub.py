@@ -81,6 +81,7 @@ def test_hub_outage_and_clock_skew_lose_nothing(
     try:
         kubectl.apply(*(pod(n, tenant_ns, c) for n, c in CPU.items()))
         starts = wait_for(lambda: both_running(kubectl, tenant_ns), 60, "both pods running")
+        assert starts is not None
         agents.start("--usage-window-seconds", str(WINDOW))
         wait_for(lambda: len(cpu_rows(live.db, tenant)) >= 2, 90, "the first windows at the hub")
         live.stop()
