@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.sync.snapshot import Health
+from tests.unit.hub import fleetkit
 from tests.unit.hub.hubkit import HubKit, ServedHub, SignedIn, agent, run, snapshot
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -85,3 +86,33 @@ def test_without_a_session_the_browser_gets_the_sign_in_form(tmp_path: Path) -> 
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert 'name="token"' in dom.stdout
     assert "c0ffee00-prod-eu" not in dom.stdout
+
+
+def test_the_fleet_of_3000_installs_and_one_install_in_a_browser(tmp_path: Path) -> None:
+    """Screenshots (copied to $OUTPOST_SCREENSHOT_DIR when set): the fleet's first page, its
+    stale installs sorted by customer, and one install's page."""
+    kit = HubKit()
+    populate(kit)
+    real = kit.store.agents()[1].agent_id  # the degraded one, with a chain gap
+    fleetkit.populate(kit.store, 3000, kit.clock())
+    views = {
+        "fleet-3000": "/",
+        "fleet-stale": "/?health=stale&sort=customer",
+        "install": f"/installs/{real}",
+    }
+    shots = {name: tmp_path / f"{name}.png" for name in views}
+    with ServedHub(SignedIn(kit.app, kit.reader)) as hub:
+        dom = chromium("--dump-dom", hub.url + "/", profile=tmp_path / "dom")
+        for name, path in views.items():
+            made = chromium("--window-size=1400,1000", f"--screenshot={shots[name]}",
+                            hub.url + path, profile=tmp_path / name)  # fmt: skip
+            assert made.returncode == 0, made.stderr[-2000:]
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "of 3003" in dom.stdout
+    assert "customer-00-eu-west-0000" in dom.stdout
+    for shot in shots.values():
+        assert shot.read_bytes().startswith(b"\x89PNG")
+    target = os.environ.get("OUTPOST_SCREENSHOT_DIR")
+    if target:
+        for name, shot in shots.items():
+            shutil.copyfile(shot, Path(target) / f"{name}.png")
