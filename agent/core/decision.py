@@ -60,6 +60,8 @@ class HelmAction:
     location: str
     values: Mapping[str, Any]
     revision: str
+    images: Mapping[str, str] = field(default_factory=dict)
+    """Bundle image → relocated reference, applied to the rendered manifests (post-renderer)."""
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,8 @@ def relocate_helm(
     raw = helm.get("values")
     values: dict[str, Any] = raw if isinstance(raw, dict) else {}
     out["values"] = relocate_values(values, mapping, chart_values)
+    # What templates compute is only known once rendered: the post-renderer gets the mapping.
+    out["images"] = dict(sorted(mapping.items()))
     chart = helm.get("chart")
     if isinstance(chart, str) and not helm.get("repoURL"):
         located = chart_location(chart, registry)

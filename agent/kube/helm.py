@@ -24,10 +24,12 @@ import signal
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import k8syaml
 from agent.errors import HelmError
+from agent.kube import postrender
 from refs.address import is_loopback
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,7 @@ class Helm:
         self._slots = asyncio.Semaphore(concurrency)
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.running: set[tuple[str, str]] = set()
+        self._plugins = ""
 
     def lock(self, namespace: str, release: str) -> asyncio.Lock:
         """The lock serialising helm calls for one release (held around a whole visit)."""
@@ -155,11 +158,17 @@ class Helm:
         return out.decode(errors="replace")
 
     async def template(
-        self, release: str, namespace: str, chart: Chart, values: Mapping[str, Any]
+        self,
+        release: str,
+        namespace: str,
+        chart: Chart,
+        values: Mapping[str, Any],
+        images: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Render the chart without touching the cluster; the objects it would create."""
-        with _values_file(values) as path:
-            args = ["template", release, *chart.args(), "-n", namespace, "-f", path]
+        """Render the chart without touching the cluster; the objects it would create
+        (images relocated through `images`, see agent.kube.postrender)."""
+        with _values_file(values) as path, self._relocating(images or {}) as extra:
+            args = ["template", release, *chart.args(), "-n", namespace, "-f", path, *extra]
             return parse_manifest(await self.run(args), chart.name())
 
     async def upgrade_install(
@@ -169,6 +178,8 @@ class Helm:
         chart: Chart,
         values: Mapping[str, Any],
         description: str = "",
+        *,
+        images: Mapping[str, str] | None = None,
     ) -> None:
         """Install or upgrade without waiting; `description` goes on the release record."""
         args = ["upgrade", "--install", release, *chart.args(), "-n", namespace]
@@ -177,8 +188,31 @@ class Helm:
             HISTORY_MAX,
             *(["--description", description] if description else []),
         ]
-        with _values_file(values) as path:
-            await self.run([*args, "-f", path], (namespace, release))
+        with _values_file(values) as path, self._relocating(images or {}) as extra:
+            await self.run([*args, "-f", path, *extra], (namespace, release))
+
+    @contextlib.contextmanager
+    def _relocating(self, images: Mapping[str, str]) -> Iterator[list[str]]:
+        """The post-renderer arguments for a relocated chart ([] without a mapping); a refusal
+        by the post-renderer is raised with its reason (helm does not show it)."""
+        if not images:
+            yield []
+            return
+        if not self._plugins:
+            # Our own plugin directory (a HELM_PLUGINS from the environment is not used).
+            root = Path(tempfile.mkdtemp(prefix="outpost-helm-plugins-"))
+            self._plugins = str(postrender.plugin_dir(root))
+            self.env["HELM_PLUGINS"] = self._plugins
+        with _values_file(images) as path:
+            try:
+                yield ["--post-renderer", postrender.PLUGIN, "--post-renderer-args", path]
+            except HelmError as exc:
+                refused = Path(f"{path}.refused")
+                if not refused.exists():
+                    raise
+                reason = refused.read_text()
+                refused.unlink()
+                raise HelmError(f"helm failed: {reason}", reason, exc.returncode) from exc
 
     async def history(self, release: str, namespace: str) -> list[Revision]:
         """The release's revisions, oldest first ([] when there is no such release)."""

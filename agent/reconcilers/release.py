@@ -118,12 +118,14 @@ async def install(ctx: Context, action: HelmAction) -> None:
         HelmError: the install or upgrade failed.
     """
     chart = await chart_of(ctx, action)
+    images = action.images
     try:
-        await ctx.helm.template(action.release, action.namespace, chart, action.values)
+        await ctx.helm.template(action.release, action.namespace, chart, action.values, images)
     except HelmError as exc:
         raise ChartRenderError(str(exc), exc.stderr, exc.returncode) from exc
+    described = describe_revision(action.revision)
     await ctx.helm.upgrade_install(
-        action.release, action.namespace, chart, action.values, describe_revision(action.revision)
+        action.release, action.namespace, chart, action.values, described, images=images
     )
 
 

@@ -244,6 +244,7 @@ def _helm_action(app: AppSpec, namespace: str, rev: str) -> HelmAction:
         location=helm.location,
         values=helm.values,
         revision=rev,
+        images=helm.images,
     )
 
 

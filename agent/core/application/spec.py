@@ -39,6 +39,7 @@ class HelmSource:
     release_name: str = ""
     repo_url: str = ""
     values: Mapping[str, Any] = field(default_factory=dict)
+    images: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def location(self) -> str:
@@ -88,6 +89,7 @@ def _helm_source(raw: Mapping[str, Any]) -> HelmSource:
         release_name=str(raw.get("releaseName") or ""),
         repo_url=str(raw.get("repoURL") or ""),
         values=copy.deepcopy(dict(raw.get("values") or {})),
+        images={str(k): str(v) for k, v in (raw.get("images") or {}).items()},
     )
 
 
@@ -136,7 +138,7 @@ def revision(app: AppSpec, namespace: str, chart_digest: str = "") -> str:
     name and version is a new revision). Without a digest the revision is the spec's alone."""
     desired = {
         "namespace": namespace,
-        "helm": None if app.helm is None else vars(app.helm) | {"values": app.helm.values},
+        "helm": None if app.helm is None else _helm_revision(app.helm),
         "objects": list(app.objects),
         "version": app.version,
     }
@@ -144,6 +146,15 @@ def revision(app: AppSpec, namespace: str, chart_digest: str = "") -> str:
         desired["chart"] = chart_digest
     blob = json.dumps(desired, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:REVISION_LENGTH]
+
+
+def _helm_revision(helm: HelmSource) -> dict[str, Any]:
+    """`spec.helm` as the revision sees it; `images` only when set, so that revisions of
+    releases made before it existed stay the same."""
+    out = vars(helm) | {"values": helm.values}
+    if not helm.images:
+        out.pop("images")
+    return out
 
 
 def describe_revision(rev: str) -> str:

@@ -44,10 +44,12 @@ def test_agent_runs_the_sample_apps_from_the_private_registry_by_digest(
         assert set(api) == {digests[REPORT_API]}
         # Issue 11: the chart is pulled by the digest the import pushed, never by its tag.
         pushed = {c["chart"]: f"{c['url']}@{c['digest']}" for c in report["charts"]}
-        apps = [a["spec"]["helm"]["chart"] for a in kubectl.items("applications.outpost.dev")
-                if (a["spec"].get("helm") or {}).get("chart", "").startswith("oci://")]  # fmt: skip
-        assert apps, "no relocated Helm application"
-        assert set(apps) <= set(pushed.values()), (apps, pushed)
+        specs = [a["spec"].get("helm") or {} for a in kubectl.items("applications.outpost.dev")]
+        helms = [h for h in specs if str(h.get("chart", "")).startswith("oci://")]
+        assert helms, "no relocated Helm application"
+        assert {h["chart"] for h in helms} <= set(pushed.values()), (helms, pushed)
+        # ...and every image the chart renders goes through the post-renderer's mapping.
+        assert all(digests[WEBAPP] in (h.get("images") or {}).values() for h in helms), helms
     finally:
         # The Bundle first (else the agent re-applies what is deleted), then its objects while
         # the agent still runs to release their finalizers.
