@@ -75,6 +75,8 @@ class Reason:
     """Stalled: a quota value is below what a namespace already uses."""
     SOURCE_INVALID = "SourceInvalid"
     """Stalled: the Application's source (chart path, reference) cannot be used as given."""
+    CLUSTER_SCOPE_NOT_APPROVED = "ClusterScopeNotApproved"
+    """Stalled: a chart would create cluster-scoped objects the customer has not approved."""
     CHART_RENDER_FAILED = "ChartRenderFailed"
     """Stalled: `helm template`/`install` could not render the chart with the given values."""
     REFERRER_MISSING = "ReferrerMissing"

@@ -54,5 +54,9 @@ class HelmError(AgentError):
         self.returncode = returncode
 
 
+class ScopeRefused(AgentError):
+    """A chart would create cluster-scoped objects that are not approved (nothing was run)."""
+
+
 class ChartRenderError(HelmError):
     """`helm template` failed: the chart does not render with these values."""

@@ -51,6 +51,8 @@ ENV_NAMES = {
     "OUTPOST_SERVICE_ACCOUNT": "service_account",
     "OUTPOST_USAGE_WINDOW_SECONDS": "usage_window_seconds",
     "OUTPOST_RESERVED_NAMESPACES": "reserved_namespaces",
+    "OUTPOST_CLUSTER_SCOPED": "cluster_scoped",
+    "OUTPOST_BUNDLE_CRDS": "bundle_crds",
 }
 
 
@@ -93,6 +95,12 @@ class AgentSettings:
     reserved_namespaces: str = ""
     """Comma-separated names (or `prefix*`) no Tenant or Application may use, beyond the
     DataPlane's `spec.reservedNamespaces` (chart value rbac.admissionPolicy.reservedNamespaces)."""
+
+    cluster_scoped: str = ""
+    """Comma-separated `Kind/name` of cluster-scoped objects charts may create (chart value
+    `rbac.clusterScoped`); anything else cluster-scoped is refused (ClusterScopeNotApproved)."""
+    bundle_crds: str = ""
+    """Comma-separated CRD names bundles and charts may install (chart value rbac.bundleCRDs)."""
 
     def reserved(self) -> tuple[str, ...]:
         """The names reserved by the settings: the list above and the agent's own namespace."""

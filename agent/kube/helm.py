@@ -165,10 +165,12 @@ class Helm:
         values: Mapping[str, Any],
         images: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Render the chart without touching the cluster; the objects it would create
-        (images relocated through `images`, see agent.kube.postrender)."""
+        """Render the chart without touching the cluster; the objects it would create, the
+        CRDs of its `crds/` included (images relocated through `images`, see
+        agent.kube.postrender)."""
         with _values_file(values) as path, self._relocating(images or {}) as extra:
             args = ["template", release, *chart.args(), "-n", namespace, "-f", path, *extra]
+            args.append("--include-crds")
             return parse_manifest(await self.run(args), chart.name())
 
     async def upgrade_install(

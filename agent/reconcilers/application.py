@@ -30,7 +30,7 @@ from agent.core.conditions import Problem
 from agent.core.decision import Decision, failure_status
 from agent.core.objects import Obj, ObjectRef
 from agent.core.reserved import DEFAULT_RESERVED, reserved_patterns
-from agent.errors import AgentError, ChartRenderError, HelmError, KubeError
+from agent.errors import AgentError, ChartRenderError, HelmError, KubeError, ScopeRefused
 from agent.kube.events import Notice, emit
 from agent.reconcilers.act import (
     act,
@@ -204,6 +204,9 @@ async def _run_helm(ctx: Context, app: KubeObject, decision: Decision) -> Decisi
             f"revision (if any) stays. Fix `spec.helm`. {_helm_said(exc)}",
             action.revision,
         )
+    except ScopeRefused as exc:
+        reason = api.Reason.CLUSTER_SCOPE_NOT_APPROVED
+        return _stall(ctx, app, reason, str(exc), action.revision)
     except KubeError:
         raise  # the API server hiccupped while fetching the chart: retried with backoff
     except AgentError as exc:

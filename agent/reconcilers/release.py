@@ -16,11 +16,12 @@ import json
 import os
 from typing import Any
 
+from agent.core.application.clusterscope import approvals, refusal, unapproved
 from agent.core.application.decide import HelmRelease
 from agent.core.application.spec import HelmSource, describe_revision, revision_of
 from agent.core.decision import HelmAction
 from agent.core.objects import Obj, is_namespaced
-from agent.errors import ChartRenderError, HelmError, KubeError
+from agent.errors import ChartRenderError, HelmError, KubeError, ScopeRefused
 from agent.kube.helm import PENDING, Chart
 from agent.reconcilers.content import materialize_chart
 from agent.reconcilers.context import Context
@@ -115,18 +116,39 @@ async def install(ctx: Context, action: HelmAction) -> None:
 
     Raises:
         ChartRenderError: the chart does not render (nothing was touched).
+        ScopeRefused: it would create unapproved cluster-scoped objects (nothing was touched).
         HelmError: the install or upgrade failed.
     """
     chart = await chart_of(ctx, action)
     images = action.images
     try:
-        await ctx.helm.template(action.release, action.namespace, chart, action.values, images)
+        rendered = await ctx.helm.template(
+            action.release, action.namespace, chart, action.values, images
+        )
     except HelmError as exc:
         raise ChartRenderError(str(exc), exc.stderr, exc.returncode) from exc
+    _check_scope(ctx, rendered)
     described = describe_revision(action.revision)
     await ctx.helm.upgrade_install(
         action.release, action.namespace, chart, action.values, described, images=images
     )
+
+
+def _check_scope(ctx: Context, rendered: list[dict[str, Any]]) -> None:
+    """Refuse unapproved cluster-scoped objects. Enforced in the cluster (the chart passes the
+    approvals, empty by default) or whenever approvals are configured; an agent run by hand
+    with neither leaves it to the RBAC of its kubeconfig.
+
+    Raises:
+        ScopeRefused: the chart would create cluster-scoped objects not approved.
+    """
+    settings = ctx.settings
+    if not (settings.in_cluster or settings.cluster_scoped or settings.bundle_crds):
+        return
+    approved = approvals(settings.cluster_scoped.split(","), settings.bundle_crds.split(","))
+    refused = unapproved(rendered, approved)
+    if refused:
+        raise ScopeRefused(refusal(refused))
 
 
 async def recover_if_stuck(

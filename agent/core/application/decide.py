@@ -201,6 +201,8 @@ def _release_outcome(
     )
     if release is None and ready.get("reason") in NOTHING_INSTALLED:
         return Outcome("False", str(ready["reason"]), str(ready.get("message", "")), stalled=True)
+    if ready.get("reason") == api.Reason.CLUSTER_SCOPE_NOT_APPROVED:
+        return None  # approvals live in the agent's settings: try again (nothing is touched)
     if ready.get("reason") == api.Reason.HELM_RELEASE_FAILED and HELM_SAID in ready.get(
         "message", ""
     ):
