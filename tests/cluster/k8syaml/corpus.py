@@ -44,7 +44,7 @@ VALUES: dict[str, str] = {
     "sequence-key": "? [1, 2]\n: a\n",
     "mapping-key": "? {a: 1}\n: b\n",
     "timestamp-key": "2024-01-01: a\n",
-    # duplicates, anchors, aliases, merges
+    # repeated keys, anchors, aliases, merges
     "duplicate-key": "a: 1\nb: 2\na: 3\n",
     "duplicate-nested": "a: {x: 1}\na: {y: 2}\n",
     "duplicate-bool-spellings": "y: 1\ntrue: 2\n",
