@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 import k8syaml
-from k8syaml import rendered, scalars
+from k8syaml import reader, rendered, scalars
+from tests.cluster.k8syaml import corpus
 
 
 def test_plain_scalars_resolve_as_go_yaml_does() -> None:
@@ -119,3 +120,28 @@ def test_a_rendered_chart_error_names_template_line_and_shows_it() -> None:
     message = rendered.describe(caught.value, text, "web")
     assert message.startswith("chart 'web', template web/templates/crd.yaml, line 4, column 10:")
     assert message.endswith("`ratio: .nan`")
+
+
+# Where PyYAML's pure Python parser (the fallback without libyaml) differs from libyaml, which
+# agrees with kubectl on both: one more reason the C parser is required where it exists.
+PURE_PYTHON_DIFFERS = {
+    "colon-before-flow-comma": "reads `[x:, y]` as [{x: null}, true]; kubectl reads 'x:'",
+    "tab-after-colon": "refuses a tab after `key:`; kubectl reads it as a separator",
+}
+
+
+@pytest.mark.parametrize("case", sorted(set(corpus.VALUES) - set(PURE_PYTHON_DIFFERS)))
+def test_the_pure_python_parser_reads_the_corpus_like_the_c_parser(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = corpus.wrapped("p", corpus.VALUES[case])
+    with_c = _outcome(text)
+    monkeypatch.setattr(reader, "_Parser", reader.PurePythonParser)
+    assert _outcome(text) == with_c
+
+
+def _outcome(text: str) -> object:
+    try:
+        return k8syaml.load_all(text)
+    except k8syaml.YamlError:
+        return "refused"
