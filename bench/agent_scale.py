@@ -1,13 +1,18 @@
 """Agent scale benchmark (not a test): N tenants + N applications until all are Ready, next to a
 lower bound measured in the same run, on the local control plane of `devcluster`.
 
-    .venv/bin/python bench/agent_scale.py --n 100 [--state-dir DIR] [--concurrency 16]
+    .venv/bin/python bench/agent_scale.py --n 100 1000 [--helm-charts 50] [--state-dir DIR]
 
-The bound is a tight async client (the agent's own REST client, no rate limit, 64 requests in
-flight) server-side-applying exactly the child objects the agent renders for the same specs.
-Printed: both times and their ratio, the agent's peak and idle RSS, API requests per tenant,
+One row per N (each on a fresh control plane unless --state-dir is given). The bound is a tight
+async client (the agent's own REST client, no rate limit, 64 requests in flight)
+server-side-applying exactly the child objects the agent renders for the same specs. Each row:
+both times and their ratio, the agent's RSS at start, peak and idle, API requests, reads and
+writes per object (an object is a tenant or an application), reads the watch cache answered,
 writes made by an agent restarted over the converged cluster, and drift-repair latency p50/p99.
-Applications are manifest apps (one ConfigMap each): Helm apps would measure helm, not the agent.
+Applications are manifest apps (one ConfigMap each). The Helm row (--helm-charts K) runs K
+tenants with one Helm application each; its bound is `helm upgrade --install` of the same chart
+K times at the agent's helm concurrency, so helm's own cost shows apart from the agent's.
+N = 10,000 runs the same way (`--n 10000`) but takes longer than `make bench` allows.
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
 
-from agent import api, tenancy  # noqa: E402
+from agent import api  # noqa: E402
 from agent.core.application.spec import render_manifests  # noqa: E402
+from agent.core.tenant import render as tenancy  # noqa: E402
 from agent.core.tenant.spec import TenantDefaults, TenantSpec  # noqa: E402
 from agent.kube.client import Kube, writes  # noqa: E402
 from agent.kube.kubeconfig import load_credentials  # noqa: E402
@@ -96,7 +102,8 @@ async def bounded(kube: Kube, objs: list[Any]) -> None:
 async def lower_bound(kube: Kube, n: int) -> float:
     pairs = [
         children(
-            tenant(f"bound-{RUN}-{i}"), application(f"bound-app-{RUN}-{i}", f"bound-{RUN}-{i}")
+            tenant(f"bound-{RUN}{n}-{i}"),
+            application(f"bound-app-{RUN}{n}-{i}", f"bound-{RUN}{n}-{i}"),
         )
         for i in range(n)
     ]
@@ -120,7 +127,9 @@ async def count_ready(kube: Kube, kind: str, prefix: str) -> int:
 
 
 class AgentProc:
-    def __init__(self, kubeconfig: Path, namespace: str, concurrency: int, log: Path) -> None:
+    def __init__(
+        self, kubeconfig: Path, namespace: str, concurrency: int, log: Path, *extra: str
+    ) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -144,6 +153,7 @@ class AgentProc:
             "2000",
             "--log-level",
             "warning",
+            *extra,
         ]
         env = {**os.environ, "OUTPOST_LEASE_SECONDS": "6", "OUTPOST_RENEW_SECONDS": "2"}
         self.proc = subprocess.Popen(argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
@@ -151,6 +161,13 @@ class AgentProc:
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as resp:
             return str(resp.read().decode())
+
+    def gauge(self, prefix: str) -> float:
+        return sum(
+            float(line.split()[-1])
+            for line in self.metrics().splitlines()
+            if line.startswith(prefix)
+        )
 
     def counts(self) -> dict[tuple[str, str], float]:
         out = {}
@@ -187,10 +204,10 @@ async def wait_until(check: Any, timeout: float, interval: float = 0.5) -> None:
         await asyncio.sleep(interval)
 
 
-async def drift_latency(kube: Kube, n: int, samples: int) -> list[float]:
+async def drift_latency(kube: Kube, n: int, samples: int, tag: str) -> list[float]:
     out = []
     for i in range(samples):
-        ns = f"agent-{RUN}-{(i * 7) % n}"
+        ns = f"agent-{tag}-{(i * 7) % n}"
         await kube.delete("networking.k8s.io/v1", "NetworkPolicy", "outpost-default-deny", ns)
         started = time.monotonic()
         while (
@@ -202,54 +219,107 @@ async def drift_latency(kube: Kube, n: int, samples: int) -> list[float]:
     return out
 
 
-async def run(args: argparse.Namespace, kubeconfig: Path, work: Path) -> dict[str, Any]:
+def helm_app(name: str, owner: str) -> dict[str, Any]:
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": "Application",
+        "metadata": {"name": name},
+        "spec": {
+            "tenantRef": {"name": owner},
+            "namespace": owner,
+            "helm": {"chart": "tiny-chart", "values": {"replicas": 1}},
+        },
+    }
+
+
+async def helm_bound(kubeconfig: Path, helm: Path, k: int, concurrency: int) -> float:
+    """`helm upgrade --install` of the chart K times, `concurrency` at once (helm's own cost)."""
+    gate = asyncio.Semaphore(concurrency)
+    chart = ROOT / "tests" / "data" / "tiny-chart"
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+
+    async def one(i: int) -> None:
+        async with gate:
+            proc = await asyncio.create_subprocess_exec(
+                str(helm), "upgrade", "--install", f"hb-{RUN}-{i}", str(chart),
+                "--namespace", f"hb-{RUN}-{i}", "--create-namespace", "--set", "replicas=1",
+                env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+            await proc.wait()
+
+    started = time.monotonic()
+    await asyncio.gather(*(one(i) for i in range(k)))
+    return time.monotonic() - started
+
+
+async def run(
+    args: argparse.Namespace, kubeconfig: Path, work: Path, n: int, helm: Path | None
+) -> dict[str, Any]:
+    """One row: N manifest tenants+apps, or (helm given) N tenants with one Helm app each."""
+    tag = f"{RUN}{'h' if helm else ''}{n}"
     creds = await load_credentials(str(kubeconfig), False)
     kube = Kube(creds, qps=100000, burst=100000, timeout=60)
-    bound = await lower_bound(kube, args.n)
-    lease_ns = f"outpost-bench-{RUN}"
+    extra: tuple[str, ...] = ()
+    if helm is None:
+        bound = await lower_bound(kube, n)
+    else:
+        bound = await helm_bound(kubeconfig, helm, n, args.helm_concurrency)
+        extra = ("--helm", str(helm), "--chart-root", str(ROOT / "tests" / "data"))
+    lease_ns = f"outpost-bench-{RUN}-{n}"
     await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": lease_ns}})
-    agent = AgentProc(kubeconfig, lease_ns, args.concurrency, work / "agent.log")
+    agent = AgentProc(kubeconfig, lease_ns, args.concurrency, work / f"agent-{n}.log", *extra)
     await asyncio.sleep(3)
     start_rss = agent.rss("VmRSS")
-    specs = [tenant(f"agent-{RUN}-{i}") for i in range(args.n)]
-    specs += [application(f"agent-app-{RUN}-{i}", f"agent-{RUN}-{i}") for i in range(args.n)]
+    make_app = application if helm is None else helm_app
+    specs = [tenant(f"agent-{tag}-{i}") for i in range(n)]
+    specs += [make_app(f"agent-app-{tag}-{i}", f"agent-{tag}-{i}") for i in range(n)]
     started = time.monotonic()
     await bounded(kube, specs)
 
     async def all_ready() -> bool:
         return bool(
-            await count_ready(kube, "Tenant", f"agent-{RUN}-") >= args.n
-            and await count_ready(kube, "Application", f"agent-app-{RUN}-") >= args.n
+            await count_ready(kube, "Tenant", f"agent-{tag}-") >= n
+            and await count_ready(kube, "Application", f"agent-app-{tag}-") >= n
         )
 
-    await wait_until(all_ready, 60 + args.n * 2)
+    await wait_until(all_ready, 120 + n * 2)
     total = time.monotonic() - started
     peak = agent.rss("VmHWM")
     await asyncio.sleep(20)  # idle: past the agent's periodic heap trim
     idle = agent.rss("VmRSS")
-    requests = sum(v for (verb, res), v in agent.counts().items() if res != "leases")
-    agent_writes = writes({k: int(v) for k, v in agent.counts().items()})
-    drift = await drift_latency(kube, args.n, args.samples)
+    counts = agent.counts()
+    requests = sum(v for (verb, res), v in counts.items() if res != "leases")
+    reads = sum(v for (verb, res), v in counts.items() if verb == "GET" and res != "leases")
+    agent_writes = writes({k: int(v) for k, v in counts.items()})
+    cache_reads = agent.gauge('outpost_reads_total{source="cache"}')
+    cache_bytes = agent.gauge("outpost_cache_bytes{")
+    drift = await drift_latency(kube, n, min(args.samples, n), tag)
     agent.stop()
-    second = AgentProc(kubeconfig, lease_ns, args.concurrency, work / "agent-restart.log")
-    await wait_until(lambda: _visited(second, 2 * args.n), 120 + args.n)
+    second = AgentProc(
+        kubeconfig, lease_ns, args.concurrency, work / f"agent-restart-{n}.log", *extra
+    )
+    await wait_until(lambda: _visited(second, 2 * n), 120 + n)
     await asyncio.sleep(5)
     restart_writes = writes({k: int(v) for k, v in second.counts().items()})
     second.stop()
     await kube.close()
+    objects = 2 * n
     return {
-        "n": args.n,
-        "bound_seconds": round(bound, 2),
-        "agent_seconds": round(total, 2),
+        "row": f"helm {n}" if helm else f"N={n}",
+        "bound_s": round(bound, 2),
+        "agent_s": round(total, 2),
         "ratio": round(total / bound, 2),
-        "agent_start_rss_mib": round(start_rss, 1),
-        "agent_peak_rss_mib": round(peak, 1),
-        "agent_idle_rss_mib": round(idle, 1),
-        "requests_per_tenant": round(requests / args.n, 1),
-        "writes_per_tenant": round(agent_writes / args.n, 1),
-        "writes_on_insync_restart": restart_writes,
-        "drift_repair_p50_s": round(statistics.median(drift), 3),
-        "drift_repair_p99_s": round(sorted(drift)[max(0, int(len(drift) * 0.99) - 1)], 3),
+        "rss_start_mib": round(start_rss, 1),
+        "rss_peak_mib": round(peak, 1),
+        "rss_idle_mib": round(idle, 1),
+        "cache_mib": round(cache_bytes / 2**20, 2),
+        "requests_per_pair": round(requests / n, 1),
+        "reads_per_obj": round(reads / objects, 2),
+        "writes_per_obj": round(agent_writes / objects, 2),
+        "cache_reads_per_obj": round(cache_reads / objects, 1),
+        "restart_writes": restart_writes,
+        "drift_p50_s": round(statistics.median(drift), 3),
+        "drift_p99_s": round(sorted(drift)[max(0, int(len(drift) * 0.99) - 1)], 3),
     }
 
 
@@ -260,28 +330,26 @@ async def _visited(agent: AgentProc, at_least: int) -> bool:
         return False
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--samples", type=int, default=20)
-    parser.add_argument(
-        "--state-dir", type=Path, help="reuse a control plane from `outpost dev up`"
-    )
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="outpost-bench-"))
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows side by side, one column per figure."""
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
+    lines = ["  ".join(k.ljust(widths[k]) for k in keys)]
+    lines += ["  ".join(str(r[k]).ljust(widths[k]) for k in keys) for r in rows]
+    return "\n".join(lines)
+
+
+def one_row(args: argparse.Namespace, work: Path, n: int, helm_row: bool) -> dict[str, Any]:
     console = Console(stderr=True)
     own = args.state_dir is None
-    state_dir = work / "cp" if own else args.state_dir
+    state_dir = work / f"cp-{n}-{helm_row}" if own else args.state_dir
     state = cluster.up(state_dir, console) if own else cluster.require(state_dir)
     try:
         kubectl = Path(state.bin_dir) / "kubectl"
         env = {**os.environ, "KUBECONFIG": str(state.kubeconfig)}
+        crds = str(ROOT / "charts/outpost-agent/files/crds")
         subprocess.run(
-            [str(kubectl), "apply", "-f", str(ROOT / "charts/outpost-agent/files/crds")],
-            env=env,
-            check=True,
-            capture_output=True,
+            [str(kubectl), "apply", "-f", crds], env=env, check=True, capture_output=True
         )
         subprocess.run(
             [str(kubectl), "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"],
@@ -289,12 +357,32 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        result = asyncio.run(run(args, state.kubeconfig, work))
+        helm = Path(state.bin_dir) / "helm" if helm_row else None
+        return asyncio.run(run(args, state.kubeconfig, work, n, helm))
     finally:
         if own:
             cluster.down(state_dir, console)
-    print(json.dumps(result, indent=2))
-    shutil.rmtree(work, ignore_errors=True) if own else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--helm-charts", type=int, default=50, help="0: no Helm row")
+    parser.add_argument("--helm-concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument(
+        "--state-dir", type=Path, help="reuse a control plane from `outpost dev up`"
+    )
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="outpost-bench-"))
+    rows = [one_row(args, work, n, False) for n in args.n]
+    if args.helm_charts:
+        rows.append(one_row(args, work, args.helm_charts, True))
+    print(json.dumps(rows, indent=2))
+    print(table(rows))
+    if args.state_dir is None:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

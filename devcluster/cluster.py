@@ -158,11 +158,11 @@ def _start_all(state: ClusterState, bins: build.BinDir, console: Console) -> Non
 def _wait_ready(
     name: str, proc: Proc, admin: httpx.Client, state: ClusterState, timeout: float
 ) -> None:
-    for what, check in _checks(name, admin, state.ports):
+    for what, check in ready_checks(name, admin, state.ports):
         readiness.wait_for(what, check, proc, timeout)
 
 
-def _checks(
+def ready_checks(
     name: str, admin: httpx.Client, ports: dict[str, int]
 ) -> list[tuple[str, Callable[[], bool]]]:
     """What "ready" means for each component: its health endpoint, then the work it does."""

@@ -26,6 +26,8 @@ from agent.kube.resources import Resource, ResourceMap
 KubeObject = dict[str, Any]
 FIELD_MANAGER = "outpost-agent"
 LIST_CHUNK = 500
+THROTTLE_RETRIES = 5
+MAX_RETRY_AFTER = 10.0
 WATCH_SECONDS = 290
 """How long the API server keeps one watch stream open before we reconnect from its last version."""
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -57,6 +59,7 @@ class Kube:
     def __init__(self, creds: Credentials, *, qps: float, burst: int, timeout: float) -> None:
         self.creds = creds
         self.requests: Counter[tuple[str, str]] = Counter()
+        self.throttled = 0
         self.resources = ResourceMap(self.get_path)
         self._bucket = TokenBucket(qps, burst)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -101,6 +104,21 @@ class Kube:
         Raises:
             NotFoundError, ConflictError, GoneError, KubeError: by HTTP status.
         """
+        for attempt in range(THROTTLE_RETRIES + 1):
+            status, text, retry_after = await self._send(method, path, body, params, content_type)
+            if status != 429 or attempt == THROTTLE_RETRIES:
+                break
+            # API Priority and Fairness queued us out: wait as told, then try again.
+            self.throttled += 1
+            await asyncio.sleep(min(retry_after, MAX_RETRY_AFTER))
+        if status >= 400:
+            raise _error(method, path, status, text)
+        return json.loads(text) if text else {}
+
+    async def _send(
+        self, method: str, path: str, body: Any, params: dict[str, str] | None, content_type: str
+    ) -> tuple[int, str, float]:
+        """One HTTP exchange: (status, body text, Retry-After seconds)."""
         if method in WRITE_VERBS:
             await self._bucket.take()
         self.requests[(method, resource_of(path))] += 1
@@ -115,15 +133,12 @@ class Kube:
                 headers=headers,
                 timeout=self._timeout,
             ) as resp:
-                text = await resp.text()
-                status = resp.status
+                retry = resp.headers.get("Retry-After", "1")
+                return resp.status, await resp.text(), float(retry) if retry.isdigit() else 1.0
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise KubeError(
                 f"{method} {path} failed: {exc!r}; is the API server reachable?"
             ) from exc
-        if status >= 400:
-            raise _error(method, path, status, text)
-        return json.loads(text) if text else {}
 
     async def get_path(self, path: str) -> dict[str, Any]:
         return dict(await self.request("GET", path))

@@ -165,6 +165,7 @@ class Controller:
         out.update(self.meter.gauges() if self.meter else {})
         for (verb, resource), n in kube.requests.items():
             out[f'outpost_api_requests_total{{verb="{verb}",resource="{resource}"}}'] = float(n)
+        out["outpost_api_throttled_total"] = float(kube.throttled)
         out.update(self.cached.gauges())
         return out
 
