@@ -110,6 +110,8 @@ class CachedKube:
             out[f'outpost_cache_objects{{kind="{kind}"}}'] = float(len(informer.store))
             out[f'outpost_cache_bytes{{kind="{kind}"}}'] = float(informer.store.size)
             out[f'outpost_watch_relists_total{{kind="{kind}"}}'] = float(informer.relists)
+            changed = float(informer.relist_changes)
+            out[f'outpost_watch_relist_changes_total{{kind="{kind}"}}'] = changed
         for source, n in self.reads.items():
             out[f'outpost_reads_total{{source="{source}"}}'] = float(n)
         return out

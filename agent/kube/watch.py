@@ -47,6 +47,7 @@ class Informer:
         self.synced = asyncio.Event()
         self.failing_since: float | None = None
         self.relists = 0
+        self.relist_changes = 0
 
     async def run(self) -> None:
         """List and watch forever (until cancelled)."""
@@ -55,17 +56,23 @@ class Informer:
             try:
                 if not self.store.resource_version:
                     await self.relist()
-                await self.watch_once()
-                attempt = 0
+                if await self.watch_once():
+                    attempt = 0
             except GoneError:
+                # Right after a restart the API server's watch cache can refuse the version its
+                # own list just gave: never spin on that, back off like on any failure.
                 log.info("watch of %s expired; listing again", self.what.kind)
                 self.store.resource_version = ""
+                await self._backoff(attempt)
+                attempt += 1
             except KubeError as exc:
                 self.failing_since = self.failing_since or time.monotonic()
-                delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+                log.warning("watching %s failed (%s)", self.what.kind, exc)
+                await self._backoff(attempt)
                 attempt += 1
-                log.warning("watching %s failed (%s); again in %.1f s", self.what.kind, exc, delay)
-                await asyncio.sleep(delay)
+
+    async def _backoff(self, attempt: int) -> None:
+        await asyncio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)] if attempt else 0.0)
 
     async def relist(self) -> None:
         """List everything and report only what differs from the store."""
@@ -79,25 +86,30 @@ class Informer:
             key = Store.key_of(obj)
             seen.add(key)
             held = self.store.version_of(*key)
-            if held != obj["metadata"].get("resourceVersion") and self.store.put(obj):
+            version = obj["metadata"].get("resourceVersion")
+            if held != version and self.store.put(obj):
+                self.relist_changes += 1 if held else 0
                 self.on_event("MODIFIED" if held else "ADDED", obj)
         for namespace, name in self.store.keys() - seen:
             gone = self.store.get(name, namespace) or {"metadata": {"name": name}}
             self.store.drop(gone)
+            self.relist_changes += 1
             self.on_event("DELETED", gone)
         self.store.resource_version = version
         self.failing_since = None
         self.synced.set()
 
-    async def watch_once(self) -> None:
-        """Follow one watch stream to its end."""
+    async def watch_once(self) -> bool:
+        """Follow one watch stream to its end; True when it delivered anything."""
         what = self.what
         stream = self.kube.watch(
             what.api_version, what.kind, self.store.resource_version, what.labels
         )
+        delivered = False
         async for event in stream:
-            self.failing_since = None
+            self.failing_since, delivered = None, True
             self.handle(event)
+        return delivered
 
     def handle(self, event: KubeObject) -> None:
         """Apply one watch event to the store and report it."""

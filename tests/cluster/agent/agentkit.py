@@ -62,10 +62,12 @@ class Agent:
             return int(exc.code)
 
     def gauge(self, name: str) -> float:
+        """The metric's value; a name without labels sums every labelled series of it."""
+        total = 0.0
         for line in self.metrics().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[-1])
-        return 0.0
+            if line.startswith(name + " ") or ("{" not in name and line.startswith(name + "{")):
+                total += float(line.split()[-1])
+        return total
 
     def write_lines(self) -> list[str]:
         """/metrics lines counting this process's writes, leaving out its Lease renewals."""
@@ -159,11 +161,11 @@ class Agents:
             "HELM_DATA_HOME": str(self.tmp / "helm-data"),
         }
 
-    def start(self, *extra: str, identity: str = "") -> Agent:
+    def start(self, *extra: str, identity: str = "", env: dict[str, str] | None = None) -> Agent:
         identity = identity or unique("agent")
         port = free_port()
         log = self.tmp / f"{identity}.log"
-        argv, env = self.command(port, identity, *extra), self.env()
+        argv, env = self.command(port, identity, *extra), {**self.env(), **(env or {})}
         handle = log.open("wb")
         proc = subprocess.Popen(
             argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
