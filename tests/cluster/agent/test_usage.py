@@ -66,7 +66,9 @@ def test_windows_survive_kill_and_export_once(
         starts = wait_for(lambda: both_running(kubectl, tenant_ns), 60, "both pods running")
         assert starts is not None
         first = agents.start("--usage-window-seconds", str(WINDOW))
-        time.sleep(2.5 * WINDOW + 3)  # mid-window
+        gauge = f'outpost_usage_open_window{{tenant="{tenant}",meter="cpu_core_seconds"}}'
+        wait_for(lambda: gauge in first.metrics(), 30, "the agent's /metrics to show the meter")
+        time.sleep(2.5 * WINDOW)  # mid-window
         first.kill()
         time.sleep(WINDOW)  # the agent is down across a window boundary
         agents.start("--usage-window-seconds", str(WINDOW))

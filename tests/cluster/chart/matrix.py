@@ -117,6 +117,10 @@ def cluster_rows(s: Scenario) -> list[tuple[str, bool]]:
         (f"update configmaps/outpost-trust-floor -n {own}", False),
         (f"delete configmaps/outpost-trust-floor -n {own}", False),
         (f"delete configmaps/outpost-agent-spool -n {own}", False),
+        # The usage checkpoint: rewritten by name, never patched blind or deleted.
+        (f"update configmaps/outpost-agent-usage -n {own}", True),
+        (f"patch configmaps/outpost-agent-usage -n {own}", False),
+        (f"delete configmaps/outpost-agent-usage -n {own}", False),
         (f"update leases.coordination.k8s.io/outpost-agent -n {own}", True),
         (f"update leases.coordination.k8s.io/another-lease -n {own}", False),
         ("escalate clusterroles", False),
