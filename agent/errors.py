@@ -6,6 +6,8 @@
      │    ├─ NotFoundError
      │    ├─ ConflictError
      │    └─ GoneError          a resource version expired (HTTP 410)
+     ├─ SupportBundleError      a support bundle cannot be collected or written
+     │    └─ SupportBundleInvalidError  it does not verify (exit 1)
      └─ HelmError               the helm CLI failed (exit status and its stderr)
           └─ ChartRenderError   `helm template` failed: the chart does not render
 
@@ -43,6 +45,16 @@ class ConflictError(KubeError):
 
 class GoneError(KubeError):
     """A resource version expired (HTTP 410): start the list or watch again."""
+
+
+class SupportBundleError(AgentError):
+    """A support bundle cannot be collected or written."""
+
+
+class SupportBundleInvalidError(SupportBundleError):
+    """A support bundle does not verify: tampered, unsigned, or signed by another key."""
+
+    exit_code = 1
 
 
 class HelmError(AgentError):

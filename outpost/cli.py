@@ -13,6 +13,7 @@ import click
 
 from agent.commands import agent_group
 from agent.errors import AgentError
+from agent.support.cli import support_bundle
 from agent.sync.cli import status
 from airgap.cli import airgap
 from airgap.errors import AirgapError
@@ -46,7 +47,7 @@ def cli(debug: bool) -> None:
     """Outpost: apply a vendor's signed specs inside this cluster, report signed status home."""
 
 
-for command in (keys, bundle, airgap, agent_group, HUB, status, dev):
+for command in (keys, bundle, airgap, agent_group, HUB, status, support_bundle, dev):
     if command is not None:
         cli.add_command(command)
 

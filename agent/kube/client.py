@@ -140,6 +140,23 @@ class Kube:
                 f"{method} {path} failed: {exc!r}; is the API server reachable?"
             ) from exc
 
+    async def get_text(
+        self, path: str, params: dict[str, str] | None = None, accept: str = "text/plain"
+    ) -> str:
+        """A read whose answer is not a JSON object: pod logs, metrics, metadata-only lists."""
+        self.requests[("GET", resource_of(path))] += 1
+        headers = {**await self._headers(), "Accept": accept}
+        try:
+            async with self._open().get(
+                self.creds.host + path, params=params, headers=headers, timeout=self._timeout
+            ) as resp:
+                text, status = await resp.text(errors="replace"), resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise KubeError(f"GET {path} failed: {exc!r}; is the API server reachable?") from exc
+        if status >= 400:
+            raise _error("GET", path, status, text)
+        return text
+
     async def get_path(self, path: str) -> dict[str, Any]:
         return dict(await self.request("GET", path))
 
