@@ -60,7 +60,11 @@ class Builder:
             event = self.next_event()
             kind = event.__class__
             if kind is ScalarEvent:
-                done, value = self._on_scalar(stack, event)  # type: ignore[arg-type]
+                text = event.value  # type: ignore[union-attr]
+                if _plain_string(event, text):
+                    done, value = self._on_string(stack, event, text)
+                else:
+                    done, value = self._on_scalar(stack, event)  # type: ignore[arg-type]
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 self._open(stack, event, kind is MappingStartEvent)
                 continue
@@ -74,6 +78,20 @@ class Builder:
                 continue
             if done:
                 result = value
+
+    def _on_string(self, stack: list[Frame], event: Any, text: str) -> tuple[bool, Any]:
+        """The common case, kept short: an untagged plain scalar that is a string."""
+        self.decoded += 1
+        if len(text) < 64:
+            text = self.strings.setdefault(text, text)
+        if stack:
+            frame = stack[-1]
+            if frame.__class__ is MapFrame and not frame.has_key:
+                frame.take_key(None if text == "<<" else (text, None), event)
+                return False, None
+            frame.add(text)
+            return False, None
+        return True, text
 
     def _on_scalar(self, stack: list[Frame], event: ScalarEvent) -> tuple[bool, Any]:
         self.decoded += 1
@@ -176,6 +194,17 @@ class Builder:
             return True, value
         stack[-1].add(value)
         return False, None
+
+
+def _plain_string(event: Any, text: str) -> bool:
+    """An untagged plain scalar, without an anchor, that go-yaml reads as a string."""
+    return (
+        event.tag is None
+        and event.anchor is None
+        and event.implicit[0]
+        and text not in scalars.WORDS
+        and text[0] not in scalars.NUMERIC_START
+    )
 
 
 def _tag_ends_in_comma(text: str, event: ScalarEvent) -> bool:

@@ -89,7 +89,7 @@ class MapFrame(Frame):
         self.first = first
         self.table = table
         self.target: dict[str, Any] = {}
-        self.key: tuple[str, tuple[str, Any]] | None = None
+        self.key: tuple[str, tuple[str, Any] | None] | None = None  # (name, None) for a string
         self.key_event: Any = None
         self.has_key = False
         self.origins: dict[str, tuple[str, Any]] = {}  # only keys that were not strings
@@ -98,18 +98,20 @@ class MapFrame(Frame):
         """Whether the next value is a key."""
         return not self.has_key
 
-    def take_key(self, key: tuple[str, tuple[str, Any]] | None, event: Any) -> None:
+    def take_key(self, key: tuple[str, tuple[str, Any] | None] | None, event: Any) -> None:
         """The next key (None for a merge key)."""
         self.key, self.key_event, self.has_key = key, event, True
 
     def add(self, value: Any) -> None:
         """Set the value of the pending key (or merge it, for a merge key)."""
         self.has_key = False
-        if self.key is None:
+        key = self.key
+        if key is None:
             self._merge(value)
-            return
-        name, origin = self.key
-        self._set(name, origin, value)
+        elif key[1] is None and not self.origins:
+            self.target[key[0]] = value  # the common case: string keys only, nothing to check
+        else:
+            self._set(key[0], key[1] or (STR, key[0]), value)
 
     def _set(self, name: str, origin: tuple[str, Any], value: Any) -> None:
         if name in self.target and self.origins.get(name, (STR, name)) != origin:

@@ -39,7 +39,7 @@ RESOLVABLE = frozenset({INT, FLOAT, BOOL, NULL, TIMESTAMP})
 INT64 = 1 << 63
 UINT64 = 1 << 64
 
-_WORDS: dict[str, tuple[str, Any]] = {}
+WORDS: dict[str, tuple[str, Any]] = {}
 for _tag, _value, _spellings in (
     (BOOL, True, "y Y yes Yes YES true True TRUE on On ON"),
     (BOOL, False, "n N no No NO false False FALSE off Off OFF"),
@@ -49,10 +49,10 @@ for _tag, _value, _spellings in (
     (FLOAT, -math.inf, "-.inf -.Inf -.INF"),
 ):
     for _word in _spellings.split():
-        _WORDS[_word] = (_tag, _value)
-_WORDS[""] = (NULL, None)
+        WORDS[_word] = (_tag, _value)
+WORDS[""] = (NULL, None)
 
-_NUMBER_START = frozenset("+-0123456789")
+NUMERIC_START = frozenset("+-.0123456789")  # where numbers (and .5) may start
 _YAML_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
 _DIGITS = {
@@ -74,14 +74,14 @@ class ScalarError(ValueError):
 
 def resolve(text: str) -> tuple[str, Any]:
     """go-yaml v2's (tag, Go value) for a plain scalar; ints may exceed int64 (then uint64)."""
-    word = _WORDS.get(text)
+    word = WORDS.get(text)
     if word is not None:
         return word
     first = text[0]
     if first == ".":
         if _DOT_FLOAT.fullmatch(text):
             return FLOAT, float(text)
-    elif first in _NUMBER_START:
+    elif first in NUMERIC_START:
         return _number(text)
     return STR, text
 
