@@ -22,6 +22,7 @@ from facts.api import BUNDLE, GROUP, TRUST_FLOOR_CONFIGMAP, VERSION
 from facts.objects import KubeObject
 
 PLURAL = BUNDLE.plural
+FLOOR_ATTEMPTS = 5
 WORKERS = 8
 ALREADY = "already-imported"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -111,20 +112,33 @@ class Cluster:
         return floor_from_data(found.data) if found is not None else None
 
     def raise_floor(self, namespace: str, keyring: Keyring) -> None:
-        """Record `keyring` as the newest verified; refused (409) if someone changed it since."""
+        """Record `keyring` as the newest verified, reading again when the agent wrote first."""
+        for _ in range(FLOOR_ATTEMPTS):
+            if self._try_raise_floor(namespace, keyring):
+                return
+        raise BundleError(
+            f"cannot write ConfigMap '{namespace}/{TRUST_FLOOR_CONFIGMAP}': it kept changing"
+            " under us (HTTP 409); run the command again"
+        )
+
+    def _try_raise_floor(self, namespace: str, keyring: Keyring) -> bool:
         found = self._floor_object(namespace)
         floor = floor_from_data(found.data) if found is not None else None
         check_floor(keyring, floor)
         new = raised(floor, keyring)
         if new is None:
-            return
+            return True
         meta: dict[str, Any] = {"name": TRUST_FLOOR_CONFIGMAP, "namespace": namespace,
                                 "labels": {"app.kubernetes.io/part-of": "outpost"}}  # fmt: skip
         body: Any = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
                      "data": floor_to_data(new)}  # fmt: skip
-        with self._call(f"write ConfigMap '{namespace}/{TRUST_FLOOR_CONFIGMAP}'"):
+        written = False
+        # 409: created or changed since we read it (the resourceVersion guards a replace).
+        with self._call(f"write ConfigMap '{namespace}/{TRUST_FLOOR_CONFIGMAP}'", ok=(409,)):
             if found is None:
                 self.core.create_namespaced_config_map(namespace, body)
             else:
                 meta["resourceVersion"] = found.metadata.resource_version
                 self.core.replace_namespaced_config_map(TRUST_FLOOR_CONFIGMAP, namespace, body)
+            written = True
+        return written

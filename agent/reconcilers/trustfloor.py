@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.errors import ConflictError
 from agent.reconcilers.context import Context
 from bundle.keyring import Keyring
 from bundle.trustfloor import Floor, check_floor, floor_from_data, floor_to_data, raised
 from facts.api import TRUST_FLOOR_CONFIGMAP
+
+ATTEMPTS = 3  # a 409 means `bundle apply` (or another visit) wrote it first: read it again
 
 
 async def hold(ctx: Context, keyring: Keyring) -> None:
@@ -24,6 +27,15 @@ async def hold(ctx: Context, keyring: Keyring) -> None:
         TrustRollbackError: below the floor, or its version with another keyring.
         KubeError: the ConfigMap could not be read or written (the visit is retried).
     """
+    for attempt in range(ATTEMPTS):
+        try:
+            return await _hold_once(ctx, keyring)
+        except ConflictError:
+            if attempt == ATTEMPTS - 1:
+                raise  # `bundle apply` or another visit keeps writing it: retried later
+
+
+async def _hold_once(ctx: Context, keyring: Keyring) -> None:
     namespace = ctx.settings.namespace
     live = await ctx.kube.get("v1", "ConfigMap", TRUST_FLOOR_CONFIGMAP, namespace)
     floor = floor_from_data((live or {}).get("data"))

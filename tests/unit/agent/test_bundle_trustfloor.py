@@ -76,3 +76,22 @@ def test_an_unreadable_floor_refuses_rather_than_forgets(world: dict[str, Any]) 
     name = install(world, world["v"], 1, "a")
     assert _cond(world, name)["reason"] == api.Reason.ROLLBACK_REFUSED
     assert _tenants(world) == []
+
+
+def test_a_floor_written_meanwhile_is_read_again(world: dict[str, Any]) -> None:
+    """`bundle apply` creates the floor between the agent's read and its create: no failure."""
+    kube = world["kube"]
+    create = kube.create
+
+    async def racing_create(obj: dict[str, Any]) -> dict[str, Any]:
+        if obj["metadata"]["name"] == TRUST_FLOOR_CONFIGMAP and not floor(world):
+            digest = from_payload(world["v"].chain[0].payload).digest
+            put_floor(world, {"keyringVersion": "1", "keyringDigest": f"sha256:{digest}"})
+        return await create(obj)
+
+    kube.create = racing_create
+    name = _put(world, make(world["v"], 1, {"resources/t.yaml": tenants_file("a")}))
+    _run(world, name)  # one visit: the conflict is absorbed, the bundle applied
+    meta = world["kube"].objects[("Bundle", "", name)]["metadata"]
+    assert APPLIED_AT in (meta.get("annotations") or {})
+    assert floor(world)["keyringVersion"] == "1"
