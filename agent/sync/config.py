@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agent.errors import ConfigError
+from agent.sync import consent
 from agent.sync.policy import RetryPolicy, SpoolLimits
 from bundle import dsse
 
@@ -35,6 +36,7 @@ class SyncConfig:
     read_seconds: float = DEFAULT_READ_SECONDS
     interval_seconds: float = DEFAULT_INTERVAL_SECONDS
     include_owners: bool = False
+    share: frozenset[str] = consent.DEFAULT_SHARE
     spool: SpoolLimits = field(default_factory=SpoolLimits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -54,9 +56,13 @@ def hub_keys_from_b64(values: str) -> dict[str, Ed25519PublicKey]:
 
 
 def from_env(env: Mapping[str, str]) -> SyncConfig | None:
-    """None (sync off) unless OUTPOST_HUB_URL is set; then the hub keys are required."""
+    """None (sync off) unless OUTPOST_HUB_URL is set and not offline; then hub keys are required.
+
+    Offline (`OUTPOST_HUB_OFFLINE`, chart value `hub.offline`) wins over a URL: the agent then
+    never opens a connection to the hub; reports are carried out by `outpost status export`.
+    """
     url = env.get("OUTPOST_HUB_URL", "").strip()
-    if not url:
+    if not url or env.get("OUTPOST_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return None
     if not url.startswith(("https://", "http://")):
         raise ConfigError("OUTPOST_HUB_URL must start with 'https://' (or 'http://' for tests)")
@@ -69,8 +75,19 @@ def from_env(env: Mapping[str, str]) -> SyncConfig | None:
         ca_bundle=env.get("OUTPOST_HUB_CA_BUNDLE") or None,
         proxy=env.get("OUTPOST_HUB_PROXY") or None,
         include_owners=env.get("OUTPOST_REPORT_OWNERS", "").lower() in ("1", "true", "yes"),
+        share=_share(env.get("OUTPOST_HUB_SHARE")),
         interval_seconds=_interval(env.get("OUTPOST_HUB_INTERVAL_SECONDS", "")),
     )
+
+
+def _share(raw: str | None) -> frozenset[str]:
+    """The consent categories (chart value `hub.share`); the default when unset."""
+    if raw is None:
+        return consent.DEFAULT_SHARE
+    try:
+        return consent.parse_share(raw)
+    except ValueError as exc:
+        raise ConfigError(f"OUTPOST_HUB_SHARE: {exc}") from exc
 
 
 def _interval(raw: str) -> float:

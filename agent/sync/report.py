@@ -13,6 +13,7 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agent.sync import consent
 from agent.sync.snapshot import ClusterSnapshot, Health, TenantInfo, Usage
 from agent.sync.state import SyncState
 from bundle import dsse
@@ -24,9 +25,17 @@ LISTS = ("applications", "tenants", "dataplanes")
 
 @dataclass(frozen=True)
 class ReportOptions:
+    """What a report may carry: the consent categories (`include_owners` adds `owners`)."""
+
     include_owners: bool = False
     max_bytes: int = protocol.MAX_REPORT_BYTES
     agent_version: str = field(default_factory=product_version)
+    share: frozenset[str] = consent.DEFAULT_SHARE
+
+    @property
+    def shared(self) -> frozenset[str]:
+        """The categories that may leave the cluster."""
+        return self.share | {"owners"} if self.include_owners else self.share
 
 
 def health_entry(health: Health) -> dict[str, object]:
@@ -73,7 +82,7 @@ def lists(snapshot: ClusterSnapshot, options: ReportOptions) -> dict[str, list[d
         apps.append(entry)
     return {
         "dataplanes": [health_entry(h) for h in snapshot.dataplanes],
-        "tenants": [tenant_entry(t, options.include_owners) for t in snapshot.tenants],
+        "tenants": [tenant_entry(t, "owners" in options.shared) for t in snapshot.tenants],
         "applications": apps,
     }
 
@@ -132,7 +141,9 @@ def build_report(
     doc["agent_version"] = opts.agent_version
     doc["summary"] = summary(snapshot)
     doc["usage"] = [record.to_event(state.agent_id) for record in snapshot.usage]
-    payload = fit(doc, lists(snapshot, opts), opts.max_bytes)
+    allowed = consent.apply({**doc, **lists(snapshot, opts)}, opts.shared)
+    parts = {name: allowed.pop(name) for name in LISTS}
+    payload = fit(allowed, parts, opts.max_bytes)
     after = replace(
         state,
         seq=state.seq + 1,

@@ -29,9 +29,9 @@ def build_loop(
 ) -> tuple[SyncLoop, HubClient]:
     """The retrying loop over the agent's own client (one client, no second login)."""
     stores, usage = KubeStores(kube, namespace), KubeUsage(kube, namespace)
-    gather = with_usage(KubeGatherer(kube, config.include_owners), usage)
+    options = ReportOptions(include_owners=config.include_owners, share=config.share)
+    gather = with_usage(KubeGatherer(kube, "owners" in options.shared), usage)
     client = HubClient(config)
-    options = ReportOptions(include_owners=config.include_owners)
     cycle = Cycle(stores, options, config.spool, usage)
     seams = LoopSeams(
         clock=lambda: datetime.now(UTC),
