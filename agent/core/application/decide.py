@@ -73,6 +73,13 @@ class ApplicationObservation:
     referrers: tuple[ReferrerLookup, ...] = ()
 
 
+HELM_REFERRERS = (
+    "`spec.verify.requireReferrers` is checked for `spec.manifests` Applications only: a chart's"
+    " images are known only once Helm renders it. Deploy the chart's objects as manifests, or"
+    " drop the policy; nothing was installed."
+)
+
+
 def decide_application(obs: ApplicationObservation, now: datetime) -> Decision:
     """The Decision for one visit of an Application."""
     app_obj = obs.application
@@ -137,6 +144,11 @@ def _decide_manifests(
 def _decide_helm(
     obs: ApplicationObservation, app: AppSpec, namespace: str, now: datetime
 ) -> Decision:
+    if app.require_referrers:
+        # Helm renders the images at install time, after any check could run: refuse rather
+        # than deploy unchecked.
+        unchecked = Problem(api.Reason.SOURCE_INVALID, HELM_REFERRERS)
+        return finish(obs.application, unchecked.outcome(), _kept(obs.application), now)
     rev, release = revision(app, namespace, obs.chart_digest), obs.release
     own_ns = _own_namespace(obs, app, namespace)
     apply = tuple(out_of_sync(own_ns, obs.live))

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from agent import api
 from agent.core.application.decide import ApplicationObservation, decide_application
 from agent.core.application.referrers import ReferrerLookup, container_images, referrer_problem
-from tests.unit.agent.appkit import DEPLOY, manifest_app, ready_tenant
+from tests.unit.agent.appkit import DEPLOY, helm_app, manifest_app, ready_tenant
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 SIG = "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -67,3 +67,11 @@ def test_manifest_app_without_the_signature_applies_nothing() -> None:
 def test_manifest_app_with_the_signature_deploys() -> None:
     decision = decide_application(observation(frozenset({SIG})), NOW)
     assert decision.apply
+
+
+def test_helm_app_with_the_policy_is_refused_not_deployed_unchecked() -> None:
+    application = helm_app(verify={"requireReferrers": [SIG]})
+    decision = decide_application(ApplicationObservation(application, ready_tenant()), NOW)
+    assert decision.helm is None
+    ready = next(c for c in decision.status["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", api.Reason.SOURCE_INVALID)
