@@ -18,6 +18,7 @@ import click
 from agent.errors import ConfigError
 from agent.sync import cluster
 from agent.sync.cycle import Cycle, new_nonce
+from agent.sync.outbox_cli import outbox_group
 from agent.sync.report import ReportOptions
 from agent.sync.snapshot import ClusterSnapshot
 from agent.sync.usage_cluster import KubeUsage, with_usage
@@ -108,3 +109,6 @@ def write_file(target: Path, data: bytes) -> None:
         write_replace(target, data)
     except BundleError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+status.add_command(outbox_group)

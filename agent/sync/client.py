@@ -39,6 +39,8 @@ class Delivery:
     acked: int
     rejected: int
     error: str | None
+    sent: tuple[bytes, ...] = ()  # acknowledged, in order
+    refused: tuple[bytes, ...] = ()  # rejected for good, in order
 
 
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
@@ -134,7 +136,8 @@ class HubClient:
     async def deliver(self, agent_id: str, spool: Sequence[bytes]) -> Delivery:
         """Send spooled reports oldest first; stop at the first one that must be retried."""
         remaining = list(spool)
-        acked = rejected = 0
+        sent: list[bytes] = []
+        refused: list[bytes] = []
         error: str | None = None
         while remaining:
             try:
@@ -148,7 +151,8 @@ class HubClient:
             if outcome is Outcome.RETRY:
                 error = "hub answer could not be verified or asked for a retry"
                 break
-            remaining.pop(0)
-            acked += outcome is Outcome.ACKED
-            rejected += outcome is Outcome.REJECTED
-        return Delivery(tuple(remaining), acked, rejected, error)
+            done = remaining.pop(0)
+            (sent if outcome is Outcome.ACKED else refused).append(done)
+        return Delivery(
+            tuple(remaining), len(sent), len(refused), error, tuple(sent), tuple(refused)
+        )

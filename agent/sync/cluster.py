@@ -23,12 +23,14 @@ from agent.errors import KubeError, NotFoundError
 from agent.kube.client import Kube, KubeObject
 from agent.kube.kubeconfig import load_credentials
 from agent.settings import service_url
+from agent.sync import outbox
 from agent.sync.snapshot import ClusterSnapshot, PodRequests, snapshot_from_objects
 from agent.sync.state import SyncState, key_from_pem, key_to_pem
 from facts.api import GROUP, VERSION
 
 IDENTITY_SECRET = "outpost-agent-identity"
 SPOOL_CONFIGMAP = "outpost-agent-spool"
+OUTBOX_CONFIGMAP = "outpost-agent-outbox"
 TENANT_LABEL = "outpost.dev/tenant"
 KINDS = ("DataPlane", "Tenant", "Application", "Bundle")
 PART_OF = {"app.kubernetes.io/part-of": "outpost"}
@@ -90,6 +92,15 @@ class KubeStores:
     async def save_spool(self, envelopes: Sequence[bytes]) -> None:
         text = "".join(e.decode() + "\n" for e in envelopes)
         await self.write("ConfigMap", SPOOL_CONFIGMAP, {"spool.jsonl": text})
+
+    async def load_outbox(self) -> tuple[outbox.Entry, ...]:
+        """What was sent, rejected or dropped, within the retention window."""
+        text = (await self._read("ConfigMap", OUTBOX_CONFIGMAP)).get("outbox.jsonl", "")
+        return outbox.from_text(text)
+
+    async def save_outbox(self, entries: Sequence[outbox.Entry]) -> None:
+        """Replace the outbox's entries."""
+        await self.write("ConfigMap", OUTBOX_CONFIGMAP, {"outbox.jsonl": outbox.to_text(entries)})
 
 
 class KubeGatherer:

@@ -10,11 +10,12 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agent.errors import ConfigError
-from agent.sync import consent
+from agent.sync import consent, outbox
 from agent.sync.policy import RetryPolicy, SpoolLimits
 from bundle import dsse
 
@@ -37,6 +38,7 @@ class SyncConfig:
     interval_seconds: float = DEFAULT_INTERVAL_SECONDS
     include_owners: bool = False
     share: frozenset[str] = consent.DEFAULT_SHARE
+    outbox_retention: timedelta = outbox.DEFAULT_RETENTION
     spool: SpoolLimits = field(default_factory=SpoolLimits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -76,6 +78,7 @@ def from_env(env: Mapping[str, str]) -> SyncConfig | None:
         proxy=env.get("OUTPOST_HUB_PROXY") or None,
         include_owners=env.get("OUTPOST_REPORT_OWNERS", "").lower() in ("1", "true", "yes"),
         share=_share(env.get("OUTPOST_HUB_SHARE")),
+        outbox_retention=_retention(env.get("OUTPOST_OUTBOX_RETENTION_SECONDS", "")),
         interval_seconds=_interval(env.get("OUTPOST_HUB_INTERVAL_SECONDS", "")),
     )
 
@@ -88,6 +91,16 @@ def _share(raw: str | None) -> frozenset[str]:
         return consent.parse_share(raw)
     except ValueError as exc:
         raise ConfigError(f"OUTPOST_HUB_SHARE: {exc}") from exc
+
+
+def _retention(raw: str) -> timedelta:
+    """How long sent reports stay reviewable in the outbox (chart `hub.outboxRetentionSeconds`)."""
+    if not raw.strip():
+        return outbox.DEFAULT_RETENTION
+    try:
+        return timedelta(seconds=max(0.0, float(raw)))
+    except ValueError as exc:
+        raise ConfigError("OUTPOST_OUTBOX_RETENTION_SECONDS must be a number of seconds") from exc
 
 
 def _interval(raw: str) -> float:

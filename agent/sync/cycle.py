@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from agent.sync import report
+from agent.sync import outbox, report
 from agent.sync.client import Delivery, HubClient
 from agent.sync.errors import SyncError
+from agent.sync.outbox import OutboxStore
 from agent.sync.policy import SpoolLimits, enqueue
 from agent.sync.snapshot import ClusterSnapshot
 from agent.sync.state import (
@@ -33,7 +34,7 @@ from wire import enrollment
 PENDING_AGENT_ID = "agt_pending"
 
 
-class Stores(KeyStore, StateStore, SpoolStore, Protocol):
+class Stores(KeyStore, StateStore, SpoolStore, OutboxStore, Protocol):
     """The agent's persisted sync data (the Kubernetes Secret + ConfigMap, or memory)."""
 
 
@@ -47,6 +48,7 @@ class Cycle:
     options: report.ReportOptions = field(default_factory=report.ReportOptions)
     limits: SpoolLimits = field(default_factory=SpoolLimits)
     usage: UsageStore | None = None
+    retention: timedelta = outbox.DEFAULT_RETENTION
 
     async def preview(self, snapshot: ClusterSnapshot, now: datetime, nonce: str) -> bytes:
         """The payload the next report would carry; writes nothing, does not advance `seq`."""
@@ -64,6 +66,8 @@ class Cycle:
         envelope = report.sign_report(payload, key)
         before = await self.stores.load_spool()
         spool, dropped = enqueue(before, envelope, self.limits)
+        gone = [e for e in before if e not in spool]
+        await self.keep([outbox.describe(e, "dropped", now, keep=False) for e in gone], now)
         await self.stores.save_state(state.count_dropped(dropped))
         await self.stores.save_spool(spool)
         if self.usage is not None:
@@ -133,5 +137,17 @@ class Cycle:
         if result.rejected:
             await self.stores.save_state(state.count_rejected(result.rejected))
         if result.remaining != spool:
+            now = datetime.now(UTC)
+            await self.keep(
+                [outbox.describe(e, "sent", now) for e in result.sent]
+                + [outbox.describe(e, "rejected", now) for e in result.refused],
+                now,
+            )
             await self.stores.save_spool(result.remaining)
         return result
+
+    async def keep(self, entries: list[outbox.Entry], now: datetime) -> None:
+        """Record entries in the outbox (before they leave the spool, so none is lost)."""
+        if entries:
+            kept = outbox.record(await self.stores.load_outbox(), entries, now, self.retention)
+            await self.stores.save_outbox(kept)

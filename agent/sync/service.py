@@ -32,7 +32,7 @@ def build_loop(
     options = ReportOptions(include_owners=config.include_owners, share=config.share)
     gather = with_usage(KubeGatherer(kube, "owners" in options.shared), usage)
     client = HubClient(config)
-    cycle = Cycle(stores, options, config.spool, usage)
+    cycle = Cycle(stores, options, config.spool, usage, config.outbox_retention)
     seams = LoopSeams(
         clock=lambda: datetime.now(UTC),
         sleep=asyncio.sleep,

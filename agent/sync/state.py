@@ -15,6 +15,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agent.sync.outbox import Entry
 from wire import protocol
 from wire.keys import key_from_pem, key_to_pem, new_key
 
@@ -94,12 +95,13 @@ class SpoolStore(Protocol):
 
 
 class MemoryStore:
-    """All three stores in memory; writes count so tests can tell whether anything changed."""
+    """All four stores in memory; writes count so tests can tell whether anything changed."""
 
     def __init__(self) -> None:
         self.key: Ed25519PrivateKey | None = None
         self.state: SyncState | None = None
         self.spool: tuple[bytes, ...] = ()
+        self.outbox: tuple[Entry, ...] = ()
         self.writes = 0
 
     async def load_key(self) -> Ed25519PrivateKey | None:
@@ -119,6 +121,12 @@ class MemoryStore:
 
     async def save_spool(self, envelopes: Sequence[bytes]) -> None:
         self.spool, self.writes = tuple(envelopes), self.writes + 1
+
+    async def load_outbox(self) -> tuple[Entry, ...]:
+        return self.outbox
+
+    async def save_outbox(self, entries: Sequence[Entry]) -> None:
+        self.outbox, self.writes = tuple(entries), self.writes + 1
 
 
 async def ensure_identity(
