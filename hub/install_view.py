@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from hub import fleet
+from hub import fleet, support_store
 from hub.errors import Rejection
 from hub.ledger import Gap, gaps
+from hub.sqlstore import SqlStore
 from hub.store import AgentRecord, HubStore
+from hub.support_store import SupportBundleRecord
 from hub.usage_store import UsageLedger
 
 HISTORY = 500
@@ -36,7 +38,8 @@ class InstallView:
     gaps: list[Gap]
     chain_gaps: int
     latest: Mapping[str, object] = field(default_factory=dict)
-    """The latest report's payload (tenants, applications, licence)."""
+    """The latest report's payload (tenants, applications, licence, consent)."""
+    support_bundles: list[SupportBundleRecord] = field(default_factory=list)
 
 
 def health_and_bundles(
@@ -87,4 +90,5 @@ def install_view(
     health, bundles, chain_gaps = health_and_bundles(store, agent_id)
     days, usage, missing = usage_by_day(ledger, agent_id, now)
     latest = fleet.payload_doc(next(iter(store.reports(agent_id, 1, None)), None))
-    return InstallView(agent, health, bundles, days, usage, missing, chain_gaps, latest)
+    support = support_store.listed(store, agent_id) if isinstance(store, SqlStore) else []
+    return InstallView(agent, health, bundles, days, usage, missing, chain_gaps, latest, support)

@@ -1,5 +1,6 @@
 """Sections of the install page that read the latest report: tenants, applications and data
-planes with their Ready status and reason, and the licence state when the agent reports one.
+planes with their Ready status and reason, the licence state when the agent reports one, what
+the install shares (consent by category), and its support bundles.
 
 Pure: a report payload in, HTML out. Payloads are agent-supplied: every value is type-checked as
 read (`hub.fleet` accessors) and escaped as shown.
@@ -10,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from facts import rfc3339
 from hub.fleet import count, text
+from hub.support_store import SupportBundleRecord
 
 
 def members(doc: Mapping[str, object]) -> str:
@@ -42,6 +45,36 @@ def licence(doc: Mapping[str, object]) -> str:
         f"<li>{escape(str(k))}: {escape(str(v)[:200])}</li>" for k, v in list(state.items())[:20]
     )
     return f"<ul>{items}</ul>"
+
+
+def consent(doc: Mapping[str, object]) -> str:
+    """What the install shares and withholds, as its latest report says (`consent`)."""
+    stated = doc.get("consent")
+    if not isinstance(stated, Mapping):
+        return "<p>The latest report does not say (an agent older than consent by category).</p>"
+    lists = {
+        key: [escape(v) for v in stated.get(key) or [] if isinstance(v, str)][:20]
+        if isinstance(stated.get(key), list)
+        else []
+        for key in ("shared", "withheld")
+    }
+    return (
+        f'<p class="ok">Shares: {", ".join(lists["shared"]) or "nothing"}</p>'
+        f'<p class="warn">Withholds: {", ".join(lists["withheld"]) or "nothing"}</p>'
+    )
+
+
+def support_bundles(rows: Sequence[SupportBundleRecord]) -> str:
+    """The install's support bundles: when, from whom, how big, what was redacted."""
+    head = "<tr><th>Received</th><th>Created</th><th>From</th><th>Size</th><th>Members</th>" \
+           "<th>Redactions</th><th>sha256</th></tr>"  # fmt: skip
+    body = [
+        f"<tr><td>{escape(rfc3339.format_time(r.received_at))}</td><td>{escape(r.created)}</td>"
+        f"<td>{escape(r.source)}</td><td>{r.size}</td><td>{r.members}</td>"
+        f"<td>{r.redactions}</td><td><code>{escape(r.sha256[:16])}</code></td></tr>"
+        for r in rows
+    ]
+    return table(head, body, 7, "None uploaded.")
 
 
 def table(head: str, rows: Sequence[str], width: int, empty: str) -> str:

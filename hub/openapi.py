@@ -212,8 +212,35 @@ def write_paths() -> dict[str, dict[str, object]]:
     }  # fmt: skip
 
 
+def support_paths() -> dict[str, dict[str, object]]:
+    archive = {"required": True, "content": {"application/gzip": {}}}
+    sha = {"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "/v1/agents/{agent_id}/support-bundles": {
+            "post": {
+                "summary": "Upload a signed support bundle: by the agent (no token; only while "
+                           "its latest report shares `support`) or by hand (admin)",
+                "security": [{}, {"accessToken": []}], "parameters": [AGENT_ID],
+                "requestBody": archive,
+                "responses": answers({"201": ok("Stored", {"type": "object"}),
+                                      "200": ok("Already stored", {"type": "object"})},
+                                     400, 401, 403, 404, 413, 422),
+            },
+            "get": {"summary": "An install's support bundles, newest first", "security": READER,
+                    "parameters": [AGENT_ID],
+                    "responses": answers({"200": ok("Support bundles", {"type": "object"})},
+                                         401, 404)},
+        },
+        "/v1/agents/{agent_id}/support-bundles/{sha256}": {"get": {
+            "summary": "One support bundle's archive, as received (admin)", "security": ADMIN,
+            "parameters": [AGENT_ID, sha],
+            "responses": answers({"200": ok("application/gzip")}, 401, 403, 404),
+        }},
+    }  # fmt: skip
+
+
 def document() -> dict[str, object]:
-    paths = write_paths()
+    paths = {**write_paths(), **support_paths()}
     for path, operations in read_paths().items():
         paths[path] = {**paths.get(path, {}), **operations}
     return {

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from hub import access, fleet, install_page, page, usage_views
+from hub import access, fleet, install_page, page, support, usage_views
 from hub.errors import Rejection
 from hub.fleetview import FleetQuery
 from hub.install_view import install_view
@@ -27,6 +27,9 @@ MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 MAX_FORM_BYTES = 4096
 INSTALL_PATH = re.compile(r"^/installs/(?P<agent>agt_[0-9a-f]{32})$")
 AGENT_PATH = re.compile(r"^/v1/agents/(?P<agent>agt_[0-9a-f]{32})/(?P<what>reports|keys)$")
+SUPPORT_PATH = re.compile(
+    r"^/v1/agents/(?P<agent>agt_[0-9a-f]{32})/support-bundles(?:/(?P<sha>[0-9a-f]{64}))?$"
+)
 REVOKE_PATH = re.compile(r"^/v1/access-tokens/(?P<name>[^/]{1,64})/revoke$")
 SESSION_AGE = 12 * 3600
 # Reads for a viewer (besides an agent's reports): the page, the API, usage and metrics.
@@ -79,6 +82,10 @@ async def agent_post(app: HubApp, scope: Scope, receive: Receive, path: str) -> 
     hub, token = app.hub, bearer(scope)
     if path == "/v1/uploads":
         return await app.call(hub.upload, await app.body(scope, receive, MAX_UPLOAD_BYTES), token)
+    bundle = SUPPORT_PATH.match(path)
+    if bundle is not None and bundle["sha"] is None:
+        body = await app.body(scope, receive, support.MAX_BYTES)
+        return await app.call(support.receive, hub, bundle["agent"], body, token)
     match = AGENT_PATH.match(path)
     if path != "/v1/enroll" and match is None:
         return json_reply(
@@ -136,10 +143,12 @@ async def ready(app: HubApp) -> Reply:
 def read(app: HubApp, token: str | None, path: str, query: dict[str, list[str]]) -> Reply:
     """A read for a viewer (on the store thread): the fleet page or the read API."""
     store = app.hub.store
-    install = INSTALL_PATH.match(path)
-    if path not in READ_PATHS and not AGENT_PATH.match(path) and install is None:
+    install, bundle = INSTALL_PATH.match(path), SUPPORT_PATH.match(path)
+    if path not in READ_PATHS and not AGENT_PATH.match(path) and not install and not bundle:
         raise Rejection(404, "not_found", f"no such endpoint: GET {path}")
     access.authorize(store, token, "viewer")
+    if bundle is not None:
+        return support_read(app, token, bundle["agent"], bundle["sha"])
     if path == "/":
         shown = FleetQuery.parse(query)
         html = page.render(fleet.fleet(store), app.hub.clock(), query=shown)
@@ -160,6 +169,14 @@ def read(app: HubApp, token: str | None, path: str, query: dict[str, list[str]])
     limit = bounded(query, "limit", 50)
     before = bounded(query, "before_seq", None)
     return json_reply(200, fleet.reports_doc(store, match["agent"], limit or 50, before))
+
+
+def support_read(app: HubApp, token: str | None, agent_id: str, sha: str | None) -> Reply:
+    """The list for a viewer; an archive itself only for an admin (it is the customer's data)."""
+    if sha is None:
+        return support.listing(app.hub, agent_id)
+    access.authorize(app.hub.store, token, "admin")
+    return support.download(app.hub, agent_id, sha)
 
 
 def bounded(query: dict[str, list[str]], name: str, default: int | None) -> int | None:

@@ -83,6 +83,7 @@ def test_openapi_describes_every_served_route() -> None:
         "/v1/uploads", "/v1/agents", "/", "/openapi.json", "/healthz", "/login", "/logout",
         "/v1/usage", "/metrics", "/readyz",
         "/v1/enrollment-tokens", "/v1/access-tokens/{name}/revoke",
+        "/v1/agents/{agent_id}/support-bundles", "/v1/agents/{agent_id}/support-bundles/{sha256}",
     }  # fmt: skip
     assert set(doc["paths"]["/v1/agents/{agent_id}/reports"]) == {"get", "post"}
 
