@@ -44,6 +44,7 @@ class Checked:
 
     @property
     def manifest(self) -> Manifest:
+        """The verified manifest."""
         return self.verified.manifest
 
 
@@ -95,6 +96,7 @@ class Evidence:
     policy: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The evidence as the Bundle's `status.evidence`."""
         return {
             "signerKeyIds": list(self.signer_key_ids),
             "manifestDigest": self.manifest_digest,

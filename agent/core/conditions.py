@@ -33,6 +33,7 @@ class Condition:
     last_transition_time: datetime
 
     def to_dict(self) -> dict[str, Any]:
+        """The condition as Kubernetes writes it."""
         return {
             "type": self.type,
             "status": self.status,
@@ -44,6 +45,7 @@ class Condition:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Condition:
+        """A condition read from an object's status (an unknown status reads as Unknown)."""
         status = raw.get("status")
         return cls(
             type=str(raw.get("type", "")),

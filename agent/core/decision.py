@@ -90,6 +90,7 @@ class Decision:
 
 
 def generation_of(obj: Mapping[str, Any]) -> int:
+    """`metadata.generation`, 0 when absent."""
     return int((obj.get("metadata") or {}).get("generation") or 0)
 
 

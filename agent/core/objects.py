@@ -47,6 +47,7 @@ class ObjectRef:
     name: str
 
     def to_dict(self) -> dict[str, str]:
+        """The reference as JSON (namespace left out for cluster-scoped objects)."""
         out = {"apiVersion": self.api_version, "kind": self.kind, "name": self.name}
         if self.namespace:
             out["namespace"] = self.namespace
@@ -54,6 +55,7 @@ class ObjectRef:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ObjectRef:
+        """A reference read back from JSON."""
         return cls(raw["apiVersion"], raw["kind"], raw.get("namespace") or "", raw["name"])
 
     def __str__(self) -> str:

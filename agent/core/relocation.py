@@ -41,10 +41,12 @@ class ImageLike(Protocol):
     """One image of the signed manifest (e.g. `bundle.manifest.ImageEntry`)."""
 
     @property
-    def source(self) -> str: ...
+    def source(self) -> str:
+        """The image reference as the vendor wrote it."""
 
     @property
-    def digest(self) -> str: ...
+    def digest(self) -> str:
+        """Its digest in the signed manifest."""
 
 
 def registry_address(registry: str) -> RegistryAddress:

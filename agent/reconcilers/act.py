@@ -94,6 +94,7 @@ async def report(ctx: Context, obj: KubeObject, decision: Decision) -> KubeObjec
 
 
 async def finish_deletion(ctx: Context, obj: KubeObject) -> None:
+    """Remove the finalizer once the children are gone (a conflict is retried by the queue)."""
     try:
         await ctx.kube.remove_finalizer(obj, api.FINALIZER)
     except ConflictError:

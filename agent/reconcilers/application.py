@@ -50,6 +50,7 @@ AFTER_HELM = 2.0
 
 
 async def reconcile(ctx: Context, name: str) -> float | None:
+    """Visit one Application: gather, decide, act, report."""
     app = await ctx.kube.get(api.API_VERSION, "Application", name)
     if app is None:
         ctx.metrics.set_ready("Application", name, None)
@@ -102,6 +103,7 @@ async def _reserved(ctx: Context) -> tuple[str, ...]:
 
 
 async def observe(ctx: Context, app: KubeObject, spec: AppSpec) -> ApplicationObservation:
+    """What the cluster says about the Application: tenant, namespace, release, live objects."""
     tenant = await _tenant(ctx, spec)
     target = resolve_namespace(spec, tenant)
     namespace = target if isinstance(target, str) else ""

@@ -22,6 +22,7 @@ RBAC_V1 = "rbac.authorization.k8s.io/v1"
 
 
 def agent_binding(namespace: str, cluster_role: str, service_account: str) -> Obj:
+    """The RoleBinding that lends the agent the tenant role in a namespace it created."""
     sa_namespace, _, sa_name = service_account.partition("/")
     return {
         "apiVersion": RBAC_V1,

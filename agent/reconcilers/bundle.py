@@ -54,6 +54,7 @@ WAITED_FOR = ("Tenant", "Application")
 
 
 async def reconcile(ctx: Context, name: str) -> float | None:
+    """Visit one Bundle: verify again, decide, apply what it carries, report."""
     bundle = await ctx.kube.get(api.API_VERSION, "Bundle", name)
     if bundle is None:
         ctx.metrics.set_ready("Bundle", name, None)

@@ -24,27 +24,48 @@ class KubeApi(Protocol):
 
     async def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
-    ) -> KubeObject | None: ...
+    ) -> KubeObject | None:
+        """The live object, or None."""
+
     async def list_objects(
         self, api_version: str, kind: str, namespace: str | None = None, labels: str = ""
-    ) -> list[KubeObject]: ...
+    ) -> list[KubeObject]:
+        """All objects of a kind, optionally in one namespace and by label."""
+
     async def apply(
         self, obj: KubeObject, *, subresource: str = "", manager: str = ...
-    ) -> KubeObject: ...
-    async def create(self, obj: KubeObject) -> KubeObject: ...
-    async def apply_status(self, obj: KubeObject) -> KubeObject: ...
+    ) -> KubeObject:
+        """Server-side apply under the agent's field manager (or `manager`)."""
+
+    async def create(self, obj: KubeObject) -> KubeObject:
+        """Create the object (refused when it exists)."""
+
+    async def apply_status(self, obj: KubeObject) -> KubeObject:
+        """Server-side apply of the object's status."""
+
     async def patch(
         self, obj: KubeObject, patch: KubeObject, *, subresource: str = ""
-    ) -> KubeObject: ...
+    ) -> KubeObject:
+        """A merge patch."""
+
     async def delete(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
-    ) -> bool: ...
-    async def add_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject: ...
-    async def remove_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject: ...
+    ) -> bool:
+        """Delete; False when it was already gone."""
+
+    async def add_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject:
+        """Add a finalizer (no write when present)."""
+
+    async def remove_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject:
+        """Remove a finalizer (no write when absent)."""
+
     async def create_event(
         self, involved: KubeObject, event_type: str, reason: str, message: str, now: str
-    ) -> None: ...
-    async def version(self) -> dict[str, Any]: ...
+    ) -> None:
+        """Record an Event on `involved`."""
+
+    async def version(self) -> dict[str, Any]:
+        """The API server's version."""
 
 
 class TriggersPort(Protocol):
@@ -53,13 +74,15 @@ class TriggersPort(Protocol):
     releases: dict[tuple[str, str], str]
     enqueue: Callable[[str, float], None]
 
-    def wrote(self, obj: dict[str, Any]) -> None: ...
+    def wrote(self, obj: dict[str, Any]) -> None:
+        """Note a write, so the watch event it causes does not trigger a visit."""
 
 
 class MetricsPort(Protocol):
     """The runtime's metrics as the reconcilers use them (see agent.runtime.metrics)."""
 
-    def set_ready(self, kind: str, name: str, status: str | None) -> None: ...
+    def set_ready(self, kind: str, name: str, status: str | None) -> None:
+        """Set the Ready gauge of one object (None forgets it)."""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from agent.reconcilers.context import Context
 
 
 async def reconcile(ctx: Context, name: str) -> float | None:
+    """Visit one DataPlane: gather the cluster's facts, decide, report."""
     dataplane = await ctx.kube.get(api.API_VERSION, "DataPlane", name)
     if dataplane is None:
         ctx.metrics.set_ready("DataPlane", name, None)

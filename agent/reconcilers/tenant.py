@@ -26,6 +26,7 @@ NAMESPACED_CHILD_KINDS = [(av, k) for av, k in tenancy.TENANT_CHILD_KINDS if k !
 
 
 async def reconcile(ctx: Context, name: str) -> float | None:
+    """Visit one Tenant: gather, decide, act, report."""
     tenant = await ctx.kube.get(api.API_VERSION, "Tenant", name)
     if tenant is None:
         ctx.metrics.set_ready("Tenant", name, None)
@@ -53,6 +54,7 @@ def _keep_blocked(obs: TenantObservation, decision: Decision) -> Decision:
 
 
 async def observe(ctx: Context, tenant: KubeObject) -> TenantObservation:
+    """What the cluster says about the Tenant: its DataPlane, namespaces, children, usage."""
     name = tenant["metadata"]["name"]
     wanted = list((tenant.get("spec") or {}).get("namespaces") or ())
     selector = f"{api.LABEL_TENANT}={name}"

@@ -44,6 +44,7 @@ class Delivery:
 
 
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """A TLS context trusting `ca_bundle` (or the system CAs)."""
     try:
         return ssl.create_default_context(cafile=ca_bundle)
     except (OSError, ssl.SSLError) as exc:
@@ -66,6 +67,7 @@ class HubClient:
         )
 
     async def aclose(self) -> None:
+        """Close the HTTP connections."""
         await self.http.aclose()
 
     async def post(self, path: str, body: bytes, token: str | None = None) -> Answer:
@@ -122,6 +124,7 @@ class HubClient:
         return ack
 
     async def send_report(self, agent_id: str, envelope: bytes) -> Outcome:
+        """Send one report; the outcome as the hub's signed ack says it."""
         payload_sha = protocol.sha256_hex(protocol.parse_envelope(envelope, "report").payload)
         answer = await self.post(f"/v1/agents/{agent_id}/reports", envelope)
         verified = False

@@ -53,6 +53,7 @@ class KubeStores:
         return dict((found or {}).get("data") or {})
 
     async def secret_data(self) -> dict[str, str]:
+        """The identity Secret's data, decoded."""
         raw = await self._read("Secret", IDENTITY_SECRET)
         return {k: base64.b64decode(v).decode() for k, v in raw.items()}
 
@@ -71,25 +72,31 @@ class KubeStores:
             raise KubeError(f"writing {kind} '{self.namespace}/{name}': {exc}", exc.status) from exc
 
     async def load_key(self) -> Ed25519PrivateKey | None:
+        """The install's private key, or None before the first start."""
         pem = (await self.secret_data()).get("key.pem")
         where = f"Secret '{self.namespace}/{IDENTITY_SECRET}' key 'key.pem'"
         return key_from_pem(pem.encode(), where) if pem else None
 
     async def save_key(self, key: Ed25519PrivateKey) -> None:
+        """Store the install's private key in the identity Secret."""
         await self.write("Secret", IDENTITY_SECRET, {"key.pem": key_to_pem(key).decode()})
 
     async def load_state(self) -> SyncState | None:
+        """The sync state (seq, chain, enrollment), or None before the first report."""
         text = (await self.secret_data()).get("state.json")
         return SyncState.from_dict(json.loads(text)) if text else None
 
     async def save_state(self, state: SyncState) -> None:
+        """Store the sync state."""
         await self.write("Secret", IDENTITY_SECRET, {"state.json": json.dumps(state.to_dict())})
 
     async def load_spool(self) -> tuple[bytes, ...]:
+        """The spooled envelopes, oldest first."""
         text = (await self._read("ConfigMap", SPOOL_CONFIGMAP)).get("spool.jsonl", "")
         return tuple(line.encode() for line in text.splitlines() if line.strip())
 
     async def save_spool(self, envelopes: Sequence[bytes]) -> None:
+        """Replace the spool."""
         text = "".join(e.decode() + "\n" for e in envelopes)
         await self.write("ConfigMap", SPOOL_CONFIGMAP, {"spool.jsonl": text})
 
@@ -111,6 +118,7 @@ class KubeGatherer:
         self.include_owners = include_owners
 
     async def __call__(self) -> ClusterSnapshot:
+        """A snapshot of what reports may mention (the cluster's uid from kube-system)."""
         try:
             system = await self.kube.get("v1", "Namespace", "kube-system")
             objects = {kind: await self.custom_objects(kind) for kind in KINDS}
@@ -121,6 +129,7 @@ class KubeGatherer:
         return snapshot_from_objects(uid, objects, pods, self.include_owners)
 
     async def custom_objects(self, kind: str) -> list[dict[str, Any]]:
+        """Every object of an Outpost kind ([] when the CRD is not installed)."""
         try:
             return await self.kube.list_objects(f"{GROUP}/{VERSION}", kind)
         except KubeError as exc:
@@ -129,10 +138,12 @@ class KubeGatherer:
             raise
 
     async def tenant_namespaces(self) -> dict[str, str]:
+        """Tenant namespaces and the tenant each belongs to."""
         found = await self.kube.list_objects("v1", "Namespace", labels=TENANT_LABEL)
         return {ns["metadata"]["name"]: ns["metadata"]["labels"][TENANT_LABEL] for ns in found}
 
     async def pod_requests(self) -> list[PodRequests]:
+        """Requests of the live pods in tenant namespaces."""
         # Per tenant namespace: the agent may read pods only where it manages a tenant.
         out: list[PodRequests] = []
         for namespace, tenant in sorted((await self.tenant_namespaces()).items()):

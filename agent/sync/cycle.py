@@ -39,6 +39,7 @@ class Stores(KeyStore, StateStore, SpoolStore, OutboxStore, Protocol):
 
 
 def new_nonce() -> str:
+    """A random nonce for one signed document."""
     return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
 
 

@@ -52,6 +52,7 @@ class SyncLoop:
     seams: LoopSeams
 
     async def step(self, now: datetime, report_due: bool) -> Delivery:
+        """One wake-up: a new report when due, else a retry of the spool."""
         if report_due:
             snapshot = await self.gather()
             return await self.cycle.sync_once(self.client, snapshot, now, self.token)

@@ -33,6 +33,7 @@ def visit_seconds(window_seconds: int) -> float:
 
 
 def utc_now() -> datetime:
+    """The real clock."""
     return datetime.now(UTC)
 
 

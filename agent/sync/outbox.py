@@ -60,8 +60,11 @@ class Entry:
 class OutboxStore(Protocol):
     """Where the outbox lives (a ConfigMap beside the spool)."""
 
-    async def load_outbox(self) -> tuple[Entry, ...]: ...
-    async def save_outbox(self, entries: Sequence[Entry]) -> None: ...
+    async def load_outbox(self) -> tuple[Entry, ...]:
+        """The outbox's entries, oldest first."""
+
+    async def save_outbox(self, entries: Sequence[Entry]) -> None:
+        """Replace the outbox's entries."""
 
 
 def describe(envelope: bytes, status: str, now: datetime, keep: bool = True) -> Entry:

@@ -38,6 +38,7 @@ class RetryPolicy:
         return rng.uniform(0.0, ceiling)
 
     def next_attempt(self, failures: int, now: datetime, rng: random.Random) -> datetime:
+        """When to try again after `failures` failures (backoff with jitter)."""
         return now + timedelta(seconds=self.delay(failures, rng))
 
 

@@ -39,10 +39,12 @@ class ReportOptions:
 
 
 def health_entry(health: Health) -> dict[str, object]:
+    """Name, Ready and reason of one object."""
     return {"name": health.name, "ready": health.ready, "reason": health.reason}
 
 
 def usage_entry(usage: Usage) -> dict[str, object]:
+    """Pods, CPU and memory requested."""
     return {
         "pods": usage.pods,
         "cpu_millicores": usage.cpu_millicores,
@@ -51,6 +53,7 @@ def usage_entry(usage: Usage) -> dict[str, object]:
 
 
 def tenant_entry(tenant: TenantInfo, include_owners: bool) -> dict[str, object]:
+    """A tenant's entry: health, usage and (when shared) its owner."""
     entry = health_entry(tenant.health)
     entry["usage"] = usage_entry(tenant.usage)
     if include_owners and tenant.owner is not None:
@@ -59,10 +62,12 @@ def tenant_entry(tenant: TenantInfo, include_owners: bool) -> dict[str, object]:
 
 
 def tally(healths: list[Health]) -> dict[str, int]:
+    """Total and Ready counts."""
     return {"total": len(healths), "ready": sum(h.ready == "True" for h in healths)}
 
 
 def summary(snapshot: ClusterSnapshot) -> dict[str, object]:
+    """The counts and the summed usage."""
     total = Usage()
     for tenant in snapshot.tenants:
         total = total + tenant.usage
@@ -75,6 +80,7 @@ def summary(snapshot: ClusterSnapshot) -> dict[str, object]:
 
 
 def lists(snapshot: ClusterSnapshot, options: ReportOptions) -> dict[str, list[dict[str, object]]]:
+    """The per-object lists of the report."""
     apps = []
     for app in snapshot.applications:
         entry = health_entry(app.health)
@@ -90,6 +96,7 @@ def lists(snapshot: ClusterSnapshot, options: ReportOptions) -> dict[str, list[d
 def header(
     snapshot: ClusterSnapshot, state: SyncState, now: datetime, nonce: str
 ) -> dict[str, object]:
+    """The header: identity, sequence, chain link, period, spool counters."""
     bundle = snapshot.bundle
     start = state.last_issued_at
     return {

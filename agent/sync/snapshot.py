@@ -85,6 +85,7 @@ class ClusterSnapshot:
 
 
 def safe_name(value: object) -> str:
+    """The name if it is a valid Kubernetes name, else 'invalid-name'."""
     text = value if isinstance(value, str) else ""
     return text if NAME_PATTERN.match(text) else "invalid-name"
 
@@ -106,6 +107,7 @@ def health_of(obj: Mapping[str, object]) -> Health:
 
 
 def usage_by_tenant(pods: Iterable[PodRequests]) -> dict[str, Usage]:
+    """Pods, CPU and memory requested, summed per tenant."""
     totals: dict[str, Usage] = {}
     for pod in pods:
         one = Usage(1, pod.cpu_millicores, pod.memory_bytes)
@@ -114,6 +116,7 @@ def usage_by_tenant(pods: Iterable[PodRequests]) -> dict[str, Usage]:
 
 
 def tenant_of(app: Mapping[str, object]) -> str:
+    """The tenant an Application belongs to ('' when data-plane scoped)."""
     for path in (("spec", "tenantRef", "name"), ("spec", "tenant"), ("spec", "tenantName")):
         value = dig(app, *path)
         if isinstance(value, str):
@@ -124,6 +127,7 @@ def tenant_of(app: Mapping[str, object]) -> str:
 def tenants_of(
     objects: Iterable[Mapping[str, object]], usage: Mapping[str, Usage], include_owners: bool
 ) -> tuple[TenantInfo, ...]:
+    """Tenants with their health, usage and (when asked) owner."""
     tenants = []
     for obj in objects:
         health = health_of(obj)
@@ -134,6 +138,7 @@ def tenants_of(
 
 
 def applications_of(objects: Iterable[Mapping[str, object]]) -> tuple[ApplicationInfo, ...]:
+    """Applications with their health and tenant."""
     apps = (ApplicationInfo(health_of(obj), tenant_of(obj)) for obj in objects)
     return tuple(sorted(apps, key=lambda a: (a.tenant, a.health.name)))
 

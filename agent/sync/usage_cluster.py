@@ -84,16 +84,19 @@ class KubeUsage:
         return ledger.take_pending(state, limit) if state else ()
 
     async def acknowledge(self, records: Iterable[UsageRecord]) -> None:
+        """Mark records as sent (they travel in a spooled report now)."""
         done = tuple(records)
         if done:
             await self.update(lambda s: ledger.acknowledge(s, done))
 
     async def restore(self, records: Iterable[UsageRecord]) -> None:
+        """Give records back, to ride in the next report."""
         back = tuple(records)
         if back:
             await self.update(lambda s: ledger.restore(s, back))
 
     async def cluster_uid(self) -> str:
+        """The cluster's uid (kube-system's)."""
         found = await self.kube.get("v1", "Namespace", "kube-system")
         return str(((found or {}).get("metadata") or {}).get("uid", ""))
 
@@ -119,6 +122,7 @@ class KubeUsage:
     async def items(
         self, namespace: str, tenant: str, meters: tuple[ObjectMeter, ...]
     ) -> list[Item]:
+        """What the meters count in one tenant namespace: pods, and the declared objects."""
         pods = await self.kube.list_objects("v1", "Pod", namespace=namespace)
         found = [pod_item(pod, tenant) for pod in pods]
         for meter in meters:

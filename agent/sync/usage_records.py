@@ -24,9 +24,14 @@ MAX_RECORDS_PER_REPORT = 250
 class UsageStore(Protocol):
     """Where closed-window records wait (the usage checkpoint ConfigMap, or memory)."""
 
-    async def pending(self, limit: int) -> tuple[UsageRecord, ...]: ...
-    async def acknowledge(self, records: Iterable[UsageRecord]) -> None: ...
-    async def restore(self, records: Iterable[UsageRecord]) -> None: ...
+    async def pending(self, limit: int) -> tuple[UsageRecord, ...]:
+        """Closed records not yet in a report, at most `limit`."""
+
+    async def acknowledge(self, records: Iterable[UsageRecord]) -> None:
+        """Mark records as sent."""
+
+    async def restore(self, records: Iterable[UsageRecord]) -> None:
+        """Give records back."""
 
 
 def records_in(envelopes: Iterable[bytes]) -> list[UsageRecord]:

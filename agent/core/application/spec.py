@@ -66,6 +66,7 @@ class AppSpec:
 
     @classmethod
     def from_object(cls, app: Mapping[str, Any]) -> AppSpec:
+        """The Application's spec as a typed value."""
         spec = app.get("spec") or {}
         helm = spec.get("helm")
         return cls(

@@ -78,6 +78,7 @@ class HealthSummary:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The summary as an Application's `status.health`."""
         return {"state": str(self.state), "counts": dict(self.counts)}
 
 

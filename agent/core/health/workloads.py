@@ -40,6 +40,7 @@ def _first_short(want: int, checks: list[tuple[str, int]]) -> Health:
 
 
 def deployment(obj: Mapping[str, Any], now: datetime) -> Health:
+    """Failed past its progress deadline; in progress until updated, available and ready."""
     progressing = condition(obj, "Progressing") or {}
     if progressing.get("reason") == "ProgressDeadlineExceeded":
         return Health(HealthState.FAILED, "progress deadline exceeded")
@@ -54,6 +55,7 @@ def deployment(obj: Mapping[str, Any], now: datetime) -> Health:
 
 
 def statefulset(obj: Mapping[str, Any], now: datetime) -> Health:
+    """Current when OnDelete, or when every replica is ready on the update revision."""
     spec = obj.get("spec") or {}
     if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
         return CURRENT
@@ -70,6 +72,7 @@ def statefulset(obj: Mapping[str, Any], now: datetime) -> Health:
 
 
 def daemonset(obj: Mapping[str, Any], now: datetime) -> Health:
+    """In progress until every node runs an updated, available pod."""
     if (obj.get("status") or {}).get("observedGeneration") is None:
         return _progress("the controller has not observed the DaemonSet yet")
     want, current, updated, available, ready = _counts(
@@ -81,6 +84,7 @@ def daemonset(obj: Mapping[str, Any], now: datetime) -> Health:
 
 
 def replicaset(obj: Mapping[str, Any], now: datetime) -> Health:
+    """In progress while replicas fail to be created or are not ready."""
     if is_true(obj, "ReplicaFailure"):
         found = condition(obj, "ReplicaFailure") or {}
         return _progress("replica failure: " + str(found.get("message", "")))
@@ -92,6 +96,7 @@ def replicaset(obj: Mapping[str, Any], now: datetime) -> Health:
 
 
 def job(obj: Mapping[str, Any], now: datetime) -> Health:
+    """Current when Complete, Failed when Failed, in progress until then."""
     if is_true(obj, "Complete"):
         return CURRENT
     if is_true(obj, "Failed"):
@@ -103,6 +108,7 @@ def job(obj: Mapping[str, Any], now: datetime) -> Health:
 
 
 def pod(obj: Mapping[str, Any], now: datetime) -> Health:
+    """Current when running and Ready (or succeeded); Failed when unschedulable past the grace."""
     phase = (obj.get("status") or {}).get("phase")
     if phase == "Succeeded" or (phase == "Running" and is_true(obj, "Ready")):
         return CURRENT
@@ -120,11 +126,13 @@ def pod(obj: Mapping[str, Any], now: datetime) -> Health:
 
 
 def pvc(obj: Mapping[str, Any], now: datetime) -> Health:
+    """Current once Bound."""
     phase = (obj.get("status") or {}).get("phase")
     return CURRENT if phase == "Bound" else _progress(f"not bound (phase {phase or 'Pending'})")
 
 
 def service(obj: Mapping[str, Any], now: datetime) -> Health:
+    """In progress while a LoadBalancer has no address; Current otherwise."""
     spec = obj.get("spec") or {}
     if spec.get("type") == "LoadBalancer" and not spec.get("clusterIP"):
         return _progress("waiting for a cluster IP")
@@ -132,6 +140,7 @@ def service(obj: Mapping[str, Any], now: datetime) -> Health:
 
 
 def crd(obj: Mapping[str, Any], now: datetime) -> Health:
+    """Current once its names are accepted and it is Established."""
     names = condition(obj, "NamesAccepted") or {}
     if names.get("status") == "False":
         return Health(HealthState.FAILED, "names not accepted: " + str(names.get("message", "")))
@@ -141,6 +150,7 @@ def crd(obj: Mapping[str, Any], now: datetime) -> Health:
 
 
 def namespace(obj: Mapping[str, Any], now: datetime) -> Health:
+    """Terminating while being deleted; Current otherwise."""
     if (obj.get("status") or {}).get("phase") == "Terminating":
         return Health(HealthState.TERMINATING, "namespace is terminating")
     return CURRENT

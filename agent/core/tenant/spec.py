@@ -29,6 +29,7 @@ class Egress:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Egress:
+        """An egress allowance from the Tenant's spec."""
         ports = tuple(
             (int(p["port"]), str(p.get("protocol") or "TCP")) for p in raw.get("ports") or ()
         )
