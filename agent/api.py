@@ -11,8 +11,8 @@ from facts import api
 GROUP, VERSION, API_VERSION, CATEGORY = api.GROUP, api.VERSION, api.API_VERSION, api.CATEGORY
 FIELD_MANAGER = api.FIELD_MANAGER
 KindInfo = api.KindInfo
-DATAPLANE, TENANT, APPLICATION, BUNDLE, KINDS = (
-    api.DATAPLANE, api.TENANT, api.APPLICATION, api.BUNDLE, api.KINDS,
+DATAPLANE, TENANT, APPLICATION, BUNDLE, LICENSE, KINDS = (
+    api.DATAPLANE, api.TENANT, api.APPLICATION, api.BUNDLE, api.LICENSE, api.KINDS,
 )  # fmt: skip
 
 FINALIZER = "outpost.dev/cleanup"
@@ -108,3 +108,22 @@ class Reason:
     """Applied=True: every resource in the bundle was applied."""
     NOT_APPLIED = "NotApplied"
     """Applied=False: the bundle is verified but its resources are not (all) applied yet."""
+    ENTITLEMENT_EXCEEDED = "EntitlementExceeded"
+    """Ready=False: beyond the licence's maxTenants/maxApplications this object was created last;
+    nothing of it is applied or deleted until the licence allows it."""
+    ENTITLEMENT_MISSING = "EntitlementMissing"
+    """Ready=False: the Application's `spec.requires` names a feature the licence lacks."""
+    LICENSE_VALID = "LicenseValid"
+    """License Ready=True: the licence verified and is in force."""
+    LICENSE_EXPIRED = "LicenseExpired"
+    """License: past its expiry (Ready=False). Bundle: past the grace period too, so new
+    Bundles are not applied (what runs keeps running)."""
+    LICENSE_EXPIRING = "LicenseExpiring"
+    """License Ready=True: the licence expires within 30 days."""
+    LICENSE_CLUSTER_MISMATCH = "LicenseClusterMismatch"
+    """License Ready=False: the licence is bound to another cluster's uid (kube-system)."""
+    LICENSE_SUPERSEDED = "LicenseSuperseded"
+    """License Ready=False: a licence issued later is in force; this one is ignored."""
+    LICENSE_REQUIRED = "LicenseRequired"
+    """Ready=False: the chart value `license.required` is true and no valid licence is in force;
+    nothing new is applied (running workloads are left alone)."""

@@ -53,6 +53,7 @@ ENV_NAMES = {
     "OUTPOST_RESERVED_NAMESPACES": "reserved_namespaces",
     "OUTPOST_CLUSTER_SCOPED": "cluster_scoped",
     "OUTPOST_BUNDLE_CRDS": "bundle_crds",
+    "OUTPOST_LICENSE_REQUIRED": "license_required",
 }
 
 
@@ -101,6 +102,13 @@ class AgentSettings:
     `rbac.clusterScoped`); anything else cluster-scoped is refused (ClusterScopeNotApproved)."""
     bundle_crds: str = ""
     """Comma-separated CRD names bundles and charts may install (chart value rbac.bundleCRDs)."""
+    license_required: str = ""
+    """"true": nothing is applied without a valid licence (chart value license.required)."""
+
+    @property
+    def requires_license(self) -> bool:
+        """Whether the agent applies nothing without a valid licence (`license.required`)."""
+        return self.license_required.strip().lower() in ("true", "1", "yes")
 
     def reserved(self) -> tuple[str, ...]:
         """The names reserved by the settings: the list above and the agent's own namespace."""

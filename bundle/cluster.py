@@ -18,7 +18,7 @@ from bundle.importplan import (
 )
 from bundle.keyring import Keyring
 from bundle.trustfloor import Floor, check_floor, floor_from_data, floor_to_data, raised
-from facts.api import BUNDLE, GROUP, TRUST_FLOOR_CONFIGMAP, VERSION
+from facts.api import BUNDLE, GROUP, LICENSE, TRUST_FLOOR_CONFIGMAP, VERSION
 from facts.objects import KubeObject
 
 PLURAL = BUNDLE.plural
@@ -130,8 +130,9 @@ class Cluster:
             return True
         meta: dict[str, Any] = {"name": TRUST_FLOOR_CONFIGMAP, "namespace": namespace,
                                 "labels": {"app.kubernetes.io/part-of": "outpost"}}  # fmt: skip
-        body: Any = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
-                     "data": floor_to_data(new)}  # fmt: skip
+        # Other keys (the licence memory) are kept: a replace would otherwise drop them.
+        data = {**((found.data or {}) if found is not None else {}), **floor_to_data(new)}
+        body: Any = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
         written = False
         # 409: created or changed since we read it (the resourceVersion guards a replace).
         with self._call(f"write ConfigMap '{namespace}/{TRUST_FLOOR_CONFIGMAP}'", ok=(409,)):
@@ -142,3 +143,26 @@ class Cluster:
                 self.core.replace_namespaced_config_map(TRUST_FLOOR_CONFIGMAP, namespace, body)
             written = True
         return written
+
+    def licenses(self) -> list[KubeObject]:
+        """Every License object in the cluster."""
+        found: Any = {}
+        with self._call("list Licenses (are the Outpost CRDs installed?)"):
+            found = self.custom.list_cluster_custom_object(GROUP, VERSION, LICENSE.plural)
+        return list(found.get("items", []))
+
+    def put_license(self, body: KubeObject) -> str:
+        """Create the License object, or replace the one of that name; "created" or "replaced"."""
+        name = body["metadata"]["name"]
+        existing = {o["metadata"]["name"]: o for o in self.licenses()}
+        with self._call(f"write License '{name}'"):
+            if name not in existing:
+                created: Any = body
+                self.custom.create_cluster_custom_object(GROUP, VERSION, LICENSE.plural, created)
+                return "created"
+            version = existing[name]["metadata"]["resourceVersion"]
+            replaced: Any = {**body, "metadata": {**body["metadata"], "resourceVersion": version}}
+            self.custom.replace_cluster_custom_object(
+                GROUP, VERSION, LICENSE.plural, name, replaced
+            )
+        return "replaced"

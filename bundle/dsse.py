@@ -28,6 +28,7 @@ PAYLOAD_STATUS = "application/vnd.outpost.status.v1+json"
 PAYLOAD_ENROLL = "application/vnd.outpost.enroll.v1+json"
 PAYLOAD_KEY_ROTATION = "application/vnd.outpost.key-rotation.v1+json"
 PAYLOAD_HUB_ACK = "application/vnd.outpost.hub-ack.v1+json"
+PAYLOAD_LICENSE = "application/vnd.outpost.license.v1+json"
 
 # An envelope larger than this is refused before it is parsed (the manifest is the largest kind).
 MAX_ENVELOPE_BYTES = 32 * 1024 * 1024

@@ -10,7 +10,9 @@ BundleError                 anything the bundle code expects and can explain (ex
      │                      a policy refusal of a good bundle, an expected error)
      ├─ ManifestError       the signed manifest is malformed or inconsistent
      ├─ ArchiveError        the tar itself: unsafe member, unlisted file, size or digest mismatch
-     └─ DeltaError          a delta bundle without its base, or with another base
+     ├─ DeltaError          a delta bundle without its base, or with another base
+     └─ LicenseError        a licence file is malformed, not signed by the `license` role,
+                            or older than the licence it would replace
 
 Every message starts with the name of the check that failed, so a user (and a test) can tell
 which rule rejected the input.
@@ -66,3 +68,8 @@ class ArchiveError(VerificationError):
 
 class DeltaError(VerificationError):
     """A delta bundle's base is not the one named, or not where the delta needs it."""
+
+
+class LicenseError(VerificationError):
+    """A licence is malformed, not signed by a threshold of the `license` role, or older than
+    the licence already in force."""

@@ -43,7 +43,8 @@ DATAPLANE = KindInfo("DataPlane", "dataplanes", "dataplane", ("odp",))
 TENANT = KindInfo("Tenant", "tenants", "tenant", ("otenant",))
 APPLICATION = KindInfo("Application", "applications", "application", ("oapp",))
 BUNDLE = KindInfo("Bundle", "bundles", "bundle", ("obundle",))
-KINDS = (DATAPLANE, TENANT, APPLICATION, BUNDLE)
+LICENSE = KindInfo("License", "licenses", "license", ("olicense",))
+KINDS = (DATAPLANE, TENANT, APPLICATION, BUNDLE, LICENSE)
 
 
 def product_version() -> str:

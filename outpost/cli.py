@@ -19,6 +19,7 @@ from airgap.cli import airgap
 from airgap.errors import AirgapError
 from bundle.cli import bundle, keys
 from bundle.errors import BundleError
+from bundle.license_cli import license_group
 from devcluster.cli import dev
 from devcluster.errors import DevClusterError
 from facts.api import product_version
@@ -47,7 +48,7 @@ def cli(debug: bool) -> None:
     """Outpost: apply a vendor's signed specs inside this cluster, report signed status home."""
 
 
-for command in (keys, bundle, airgap, agent_group, HUB, status, support_bundle, dev):
+for command in (keys, bundle, license_group, airgap, agent_group, HUB, status, support_bundle, dev):
     if command is not None:
         cli.add_command(command)
 

@@ -32,6 +32,7 @@ from agent.core.objects import Obj, ObjectRef
 from agent.core.reserved import DEFAULT_RESERVED, reserved_patterns
 from agent.errors import AgentError, ChartRenderError, HelmError, KubeError, ScopeRefused
 from agent.kube.events import Notice, emit
+from agent.reconcilers import license as licensing
 from agent.reconcilers.act import (
     act,
     apply_all,
@@ -61,6 +62,8 @@ async def reconcile(ctx: Context, name: str) -> float | None:
             return None
     else:
         app = await ensure_finalizer(ctx, app)
+        if (held := await licensing.gate(ctx, app)) is not None:
+            return await licensing.hold_back(ctx, app, held)
     spec = AppSpec.from_object(app)
     if spec.helm is None:
         obs = await observe(ctx, app, spec)

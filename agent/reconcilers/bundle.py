@@ -31,6 +31,7 @@ from agent.core.health.state import condition
 from agent.core.objects import Obj, ObjectRef, out_of_sync, ref_of, with_labels
 from agent.errors import KubeError
 from agent.kube.events import Notice, emit
+from agent.reconcilers import license as licensing
 from agent.reconcilers import trustfloor
 from agent.reconcilers.act import act, apply_all, prune_all, report, report_failure, strip
 from agent.reconcilers.content import read_content, read_trust_root
@@ -78,6 +79,8 @@ async def reconcile(ctx: Context, name: str) -> float | None:
         return await report_failure(ctx, bundle, exc)
     if me.applied_at is not None:
         return await _apply(ctx, bundle, checked, (), first=False)
+    if (held := await licensing.gate(ctx, bundle)) is not None:
+        return await refuse(ctx, bundle, held.reason, held.message)
     previous = in_force(lineage_, exclude=name)
     try:
         _admit(checked, bundle, previous, now)

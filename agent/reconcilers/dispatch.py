@@ -6,7 +6,7 @@ seconds until the key should be visited again, or None (the next event or resync
 
 from __future__ import annotations
 
-from agent.reconcilers import application, bundle, dataplane, tenant
+from agent.reconcilers import application, bundle, dataplane, license, tenant
 from agent.reconcilers.context import Context
 
 VISITORS = {
@@ -14,9 +14,10 @@ VISITORS = {
     "Application": application.reconcile,
     "DataPlane": dataplane.reconcile,
     "Bundle": bundle.reconcile,
+    "License": license.reconcile,
 }
 
 
 async def reconcile(ctx: Context, kind: str, name: str) -> float | None:
-    """Visit one object of `kind` (DataPlane, Tenant, Application or Bundle)."""
+    """Visit one object of `kind` (DataPlane, Tenant, Application, Bundle or License)."""
     return await VISITORS[kind](ctx, name)

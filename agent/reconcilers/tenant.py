@@ -19,6 +19,7 @@ from agent.core.tenant import render as tenancy
 from agent.core.tenant.decide import TenantObservation, decide_tenant
 from agent.core.tenant.render import QUOTA_NAME, pod_requests
 from agent.core.tenant.spec import TenantDefaults, TenantSpec
+from agent.reconcilers import license as licensing
 from agent.reconcilers.act import act, ensure_finalizer, strip
 from agent.reconcilers.context import Context, KubeObject
 
@@ -37,6 +38,8 @@ async def reconcile(ctx: Context, name: str) -> float | None:
             return None
     else:
         tenant = await ensure_finalizer(ctx, tenant)
+        if (held := await licensing.gate(ctx, tenant)) is not None:
+            return await licensing.hold_back(ctx, tenant, held)
     obs = await observe(ctx, tenant)
     return await act(ctx, tenant, _keep_blocked(obs, decide_tenant(obs, ctx.now())))
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from agent import api
 
-OWNED_KINDS = ("DataPlane", "Tenant", "Application", "Bundle")
+OWNED_KINDS = ("DataPlane", "Tenant", "Application", "Bundle", "License")
 CHILD_DELAY = 0.2
 """Seconds to let a burst of child events collapse into one reconcile of the owner."""
 SUMMARY_DELAY = 2.0

@@ -75,6 +75,7 @@ def test_cluster_role_grants_no_namespaced_writes(rendered: Docs) -> None:
         "tenants",
         "applications",
         "bundles",
+        "licenses",
         "namespaces",
         "events",
         "rolebindings",
@@ -91,6 +92,15 @@ def test_cluster_role_grants_no_namespaced_writes(rendered: Docs) -> None:
             assert set(rule["verbs"]) == {"get", "list", "watch", "create"}
         if rule["resources"] == ["rolebindings"] and writes & set(rule["verbs"]):
             assert rule["verbs"] == ["create"]
+
+
+def test_licenses_are_read_only_but_for_their_status(rendered: Docs) -> None:
+    (main,) = find(rendered, "ClusterRole", "outpost-agent")
+    rules = [r for r in main["rules"] if any(x.startswith("licenses") for x in r["resources"])]
+    assert {tuple(r["resources"]): set(r["verbs"]) for r in rules} == {
+        ("licenses",): {"get", "list", "watch"},
+        ("licenses/status",): {"get", "patch", "update"},
+    }
 
 
 @pytest.mark.parametrize("name", RBAC_TEMPLATES)
