@@ -282,7 +282,7 @@ async def run(
             and await count_ready(kube, "Application", f"agent-app-{tag}-") >= n
         )
 
-    await wait_until(all_ready, 120 + n * 2)
+    await wait_until(all_ready, 120 + n * (10 if helm else 2))  # helm installs take seconds each
     total = time.monotonic() - started
     peak = agent.rss("VmHWM")
     await asyncio.sleep(20)  # idle: past the agent's periodic heap trim
@@ -376,9 +376,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="outpost-bench-"))
-    rows = [one_row(args, work, n, False) for n in args.n]
-    if args.helm_charts:
-        rows.append(one_row(args, work, args.helm_charts, True))
+    plan = [(n, False) for n in args.n] + ([(args.helm_charts, True)] if args.helm_charts else [])
+    rows = []
+    for n, helm_row in plan:
+        rows.append(one_row(args, work, n, helm_row))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # a late failure keeps it
     print(json.dumps(rows, indent=2))
     print(table(rows))
     if args.state_dir is None:
