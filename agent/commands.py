@@ -33,8 +33,13 @@ def agent_group() -> None:
     "--metrics-port", type=int, help="Port for /metrics and /healthz (default 8080; 0 picks one)."
 )
 @click.option("--concurrency", type=int, help="Objects reconciled at once (default 8).")
-@click.option("--write-qps", type=float, help="Write rate limit, requests per second (default 20).")
-@click.option("--write-burst", type=int, help="Write rate limit burst (default 40).")
+@click.option(
+    "--write-qps",
+    type=float,
+    help="Write rate limit, requests per second (default 100: what a tight client sustained on "
+    "a busy small control plane; 429s from API Priority and Fairness are retried).",
+)
+@click.option("--write-burst", type=int, help="Write rate limit burst (default 200).")
 @click.option(
     "--helm", "helm_path", help="helm binary (default: $OUTPOST_HELM, else helm on PATH)."
 )
