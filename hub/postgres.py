@@ -8,6 +8,8 @@ by name at open time so the hub runs without it when SQLite is used.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from hub.errors import HubError
@@ -29,6 +31,17 @@ class PostgresStore(SqlStore):
     blob_type = "BYTEA"
     int_type = "BIGINT"
 
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """All statements inside commit together, or none (an explicit BEGIN … COMMIT)."""
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            yield cur
+
+    def query(self, text: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self.conn.cursor() as cur:
+            cur.execute(self.sql(text), tuple(args))
+            return list(cur.fetchall()) if cur.description else []
+
     def lock_schema(self, cur: Any) -> None:
         # Several hub processes may start at once: one migrates, the others wait and find it done.
         cur.execute("SELECT pg_advisory_xact_lock(7010701)")
@@ -37,7 +50,8 @@ class PostgresStore(SqlStore):
         psycopg = load_psycopg()
         self.integrity_error = psycopg.IntegrityError
         try:
-            self.conn = psycopg.connect(url)
+            # Autocommit: a read is one round trip; writes open a transaction (`transaction`).
+            self.conn = psycopg.connect(url, autocommit=True)
             self.create_schema()
         except psycopg.Error as exc:
             # The URL may carry a password: report the failure without it.

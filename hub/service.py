@@ -140,14 +140,12 @@ class Hub:
         self.counts[("report", outcome)] += 1
         return reply
 
-    def book_usage(self, agent: AgentRecord, payload: bytes) -> None:
+    def book_usage(self, agent: AgentRecord, doc: dict[str, object]) -> None:
         """Enter a verified report's usage records in the ledger (idempotent: safe to repeat)."""
         if self.usage is None:
             return
         now = self.clock()
-        sorted_ = ledger.admit(
-            protocol.decode_object(payload, "status report"), agent.cluster_uid, now
-        )
+        sorted_ = ledger.admit(doc, agent.cluster_uid, now)
         for _, reason in sorted_.refused:
             self.counts[("usage", "refused:" + reason)] += 1
         for record in sorted_.admitted:
@@ -161,7 +159,7 @@ class Hub:
             # Only then can it be an exact duplicate (it would have advanced `last_seq`).
             stored_ack = self.store.ack_for(agent_id, protocol.sha256_hex(payload))
             if stored_ack is not None:
-                self.book_usage(agent, payload)  # in case the first attempt stopped half way
+                self.book_usage(agent, doc)  # in case the first attempt stopped half way
                 return Reply(200, stored_ack)
         checked = checks.check_fresh(header, payload, agent, now, max_age)
         ack = Ack("report", agent_id, header.seq, checked.payload_sha256, now, checked.chain_gap)
@@ -173,7 +171,7 @@ class Hub:
         if not self.store.add_report(report):
             # The store's unique (agent, nonce) and seq compare-and-set decide atomically.
             raise Rejection(409, "replay", "a report with this `seq` or nonce is already stored")
-        self.book_usage(agent, payload)
+        self.book_usage(agent, doc)
         return Reply(202, signed)
 
     def rotate(self, agent_id: str, body: bytes) -> Reply:

@@ -3,7 +3,8 @@
 `initdb` and `pg_ctl` from /usr/lib/postgresql/<version>/bin, run as the current user, or as
 `nobody` when that is root (PostgreSQL refuses to run as root). The server listens only on a Unix
 socket inside its own directory (no TCP port, so no clash with anything else on the machine) and
-runs with fsync off: its data is thrown away at the end. Each test gets a schema of its own.
+runs with fsync off unless asked to be durable: its data is thrown away at the end. Each test
+gets a schema of its own.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def bin_dir() -> Path | None:
 class PgServer:
     """Start with `start()`, stop with `stop()`; `url(schema)` is a psycopg URL."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable  # fsync and synchronous commits on (benchmarks), off (tests)
         found = bin_dir()
         if found is None:
             raise RuntimeError(INSTALL_HINT)
@@ -53,9 +55,9 @@ class PgServer:
         self.run("mkdir", "-p", str(self.socket))
         self.run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
                  "--auth=trust", "-E", "UTF8", "--no-sync")  # fmt: skip
-        options = (f"-k {self.socket} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")  # fmt: skip
+        options = f"-k {self.socket} -c listen_addresses='' -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w",
                  "-l", str(self.root / "server.log"), "start")  # fmt: skip
         return self

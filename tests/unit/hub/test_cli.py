@@ -60,3 +60,29 @@ def test_bad_inputs_are_explained(tmp_path: Path) -> None:
     listen = CliRunner().invoke(hub, ["serve", "--db", "sqlite:///x", "--hub-key", str(bad),
                                       "--listen", "nope"])  # fmt: skip
     assert listen.exit_code == click.BadParameter.exit_code
+
+
+def test_prune_and_backup_commands(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    open_store(url).close()
+    pruned = CliRunner().invoke(hub, ["prune", "--db", url, "--older-than-days", "30"])
+    assert pruned.exit_code == 0, pruned.output
+    assert "deleted 0 report(s)" in pruned.output
+    copied = CliRunner().invoke(hub, ["backup", "--db", url, "--out", str(tmp_path / "c.db")])
+    assert copied.exit_code == 0, copied.output
+    assert open_store(f"sqlite:///{tmp_path / 'c.db'}").schema_version() > 0
+    refused = CliRunner().invoke(hub, ["backup", "--db", "postgresql://x/y", "--out", "z.db"])
+    assert "pg_dump" in str(refused.exception)
+
+
+def test_logs_are_json_lines() -> None:
+    import logging
+
+    from hub.serving import JsonFormatter
+
+    record = logging.LogRecord("outpost.hub", logging.INFO, "x", 1,
+                               '{"event": "request", "status": 202}', None, None)  # fmt: skip
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["event"], line["status"], line["level"]) == ("request", 202, "info")
+    plain = logging.LogRecord("uvicorn", logging.WARNING, "x", 1, "started", None, None)
+    assert json.loads(JsonFormatter().format(plain))["message"] == "started"
