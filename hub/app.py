@@ -3,8 +3,9 @@
 I/O: HTTP in and out through the ASGI `receive`/`send` callables; routing is the table in
 `hub.routes`, request logic is `hub.service.Hub` (writes), `hub.fleet` (reads) and `hub.access`
 (who may read). Every body is read with a size cap (413 before it is all taken in) and a
-deadline (408 for a body that trickles in). Store and verification work runs on one worker thread
-per process, never on the event loop, so `/healthz` answers while an upload is being verified.
+deadline (408 for a body that trickles in). Store and verification work runs on a thread
+pool per process (one thread on SQLite, several on PostgreSQL), never on the event loop, so
+`/healthz` answers while an upload is being verified.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ class HubApp:
         self.hub = hub
         self.limits = limits or Limits()
         self.spec = json.dumps(openapi.document()).encode()
-        # One thread: the store's connection is used by one thread at a time.
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-store")
+        # As many threads as the store allows (SQLite: one connection, one thread).
+        threads = int(getattr(hub.store, "threads", 1))
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hub-store")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

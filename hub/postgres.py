@@ -1,13 +1,15 @@
 """The hub store on PostgreSQL (`postgresql://…`), through psycopg 3 (an optional dependency).
 
-I/O: one connection opened from the URL. The SQL is shared with the SQLite store
-(`hub.sqlstore`); only the placeholder style and column types differ. psycopg is imported
-by name at open time so the hub runs without it when SQLite is used.
+I/O: one connection per thread, opened from the URL on first use (the app runs store work on
+`threads` threads, so one process overlaps several commits instead of queueing them). The SQL
+is shared with the SQLite store (`hub.sqlstore`); only the placeholder style and column types
+differ. psycopg is imported by name at open time so the hub runs without it when SQLite is used.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -30,6 +32,27 @@ class PostgresStore(SqlStore):
     placeholder = "%s"
     blob_type = "BYTEA"
     int_type = "BIGINT"
+    threads = 8
+    lock: threading.Lock
+
+    @property
+    def conn(self) -> Any:
+        """This thread's connection (autocommit: a read is one round trip)."""
+        mine = getattr(self.local, "conn", None)
+        if mine is None:
+            if self.closed:
+                raise HubError("the PostgreSQL store is closed")
+            mine = self.local.conn = self.psycopg.connect(self.url, autocommit=True)
+            with self.lock:
+                self.opened.append(mine)
+        return mine
+
+    def close(self) -> None:
+        with self.lock:
+            for conn in self.opened:
+                conn.close()
+            self.opened.clear()
+            self.closed = True
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -48,10 +71,12 @@ class PostgresStore(SqlStore):
 
     def __init__(self, url: str) -> None:
         psycopg = load_psycopg()
-        self.integrity_error = psycopg.IntegrityError
+        self.psycopg, self.url, self.integrity_error = psycopg, url, psycopg.IntegrityError
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.opened: list[Any] = []
+        self.closed = False
         try:
-            # Autocommit: a read is one round trip; writes open a transaction (`transaction`).
-            self.conn = psycopg.connect(url, autocommit=True)
             self.create_schema()
         except psycopg.Error as exc:
             # The URL may carry a password: report the failure without it.

@@ -61,6 +61,7 @@ class SqlStore:
 
     conn: Any
     integrity_error: type[Exception] = Exception
+    threads = 1  # how many threads may use the store at once (SQLite: one connection)
     placeholder = "?"
     blob_type = "BLOB"
     int_type = "INTEGER"
