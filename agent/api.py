@@ -14,6 +14,7 @@ KindInfo = api.KindInfo
 DATAPLANE, TENANT, APPLICATION, BUNDLE, LICENSE, KINDS = (
     api.DATAPLANE, api.TENANT, api.APPLICATION, api.BUNDLE, api.LICENSE, api.KINDS,
 )  # fmt: skip
+SUPPORT_BUNDLE_REQUEST, CRD_KINDS = api.SUPPORT_BUNDLE_REQUEST, api.CRD_KINDS
 
 FINALIZER = "outpost.dev/cleanup"
 """Held on Tenants and Applications until their children are released or removed."""

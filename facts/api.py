@@ -45,6 +45,13 @@ APPLICATION = KindInfo("Application", "applications", "application", ("oapp",))
 BUNDLE = KindInfo("Bundle", "bundles", "bundle", ("obundle",))
 LICENSE = KindInfo("License", "licenses", "license", ("olicense",))
 KINDS = (DATAPLANE, TENANT, APPLICATION, BUNDLE, LICENSE)
+"""The cluster-scoped kinds the agent reconciles (watched, queued, dispatched)."""
+SUPPORT_BUNDLE_REQUEST = KindInfo(
+    "SupportBundleRequest", "supportbundlerequests", "supportbundlerequest", ("osbr",)
+)
+"""Namespaced, in the agent namespace only; served by a poll (`agent.support.request`)."""
+CRD_KINDS = (*KINDS, SUPPORT_BUNDLE_REQUEST)
+"""Every kind the chart's CRDs declare."""
 
 
 def product_version() -> str:

@@ -31,12 +31,19 @@ from agent.runtime.metrics import Metrics, build_app, serve
 from agent.runtime.queue import WorkQueue
 from agent.runtime.triggers import OWNED_KINDS, Triggers
 from agent.settings import AgentSettings
+from agent.support import request as support_request
 from agent.sync import config as sync_config
 from agent.sync.metering import Meter
 from agent.sync.service import run_sync
 from agent.sync.usage_cluster import KubeUsage
 
 log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 TRIM_SECONDS = 15.0
 """How often freed heap is handed back to the OS (cheap: a few milliseconds)."""
 SYNC_RESTART_SECONDS = 30.0
@@ -85,7 +92,9 @@ class Controller:
         while True:
             await elector.leading.wait()
             work: asyncio.Future[object] = asyncio.ensure_future(
-                asyncio.gather(self.queue.run(), self._resync(), self._sync(), self._meter())
+                asyncio.gather(
+                    self.queue.run(), self._resync(), self._sync(), self._meter(), self._support()
+                )
             )
             lost: asyncio.Future[object] = asyncio.ensure_future(elector.lost.wait())
             try:
@@ -113,6 +122,21 @@ class Controller:
                 await run_sync(config, token, self.kube, self.settings.namespace)
             except Exception:
                 log.exception("status sync failed; restarting it in %.0f s", SYNC_RESTART_SECONDS)
+            await asyncio.sleep(SYNC_RESTART_SECONDS)
+
+    async def _support(self) -> None:
+        """SupportBundleRequests in the agent namespace, on the leader only (one producer)."""
+        try:
+            config = sync_config.from_env(dict(self.settings.hub_env))
+        except ConfigError as exc:  # status sync says so too; bundles are still produced
+            log.warning("support bundles will not be uploaded: %s", exc)
+            config = None
+        while True:
+            try:
+                await support_request.serve(self.kube, self.settings.namespace, config, utc_now)
+            except Exception:
+                log.exception("support bundle requests failed; restarting in %.0f s",
+                              SYNC_RESTART_SECONDS)  # fmt: skip
             await asyncio.sleep(SYNC_RESTART_SECONDS)
 
     async def _meter(self) -> None:

@@ -21,14 +21,12 @@ from agent.kube.client import Kube
 from agent.kube.kubeconfig import load_credentials
 from agent.settings import service_url
 from agent.support import archive
-from agent.support.collect import Collected, Scope, collect
+from agent.support.collect import REPORT, Scope, add_report, collect
 from agent.sync.cluster import IDENTITY_SECRET, KubeStores
 from bundle.keyfiles import load_public
 from bundle.timestamps import parse_duration
 from wire.errors import ProtocolError
 from wire.protocol import agent_id_for, public_key_from_b64
-
-REPORT = "redactions.json"
 
 
 @click.group("support-bundle", invoke_without_command=True)
@@ -78,19 +76,11 @@ async def _make(kubeconfig: str | None, scope: Scope, out: Path) -> dict[str, An
             f"no install key in Secret '{scope.agent_namespace}/{IDENTITY_SECRET}': the agent"
             " creates it when it first runs; start the agent, then try again"
         )
-    _add_report(collected)
+    add_report(collected)
     agent_id = agent_id_for(key.public_key())
     archive.write(out, collected.members, key, agent_id, now)
     return {"file": str(out), "agentId": agent_id, "members": sorted(collected.members),
             "redactions": len(collected.redactor.findings)}  # fmt: skip
-
-
-def _add_report(collected: Collected) -> None:
-    findings = [f.to_dict() for f in collected.redactor.findings]
-    doc = {"note": "what was redacted, where and by which rule; never the value",
-           "neverCollected": ["Secret data (Helm releases are listed from metadata only)"],
-           "redactions": findings}  # fmt: skip
-    collected.members[REPORT] = json.dumps(doc, indent=1).encode() + b"\n"
 
 
 async def _kube(kubeconfig: str | None) -> Kube:

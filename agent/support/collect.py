@@ -30,6 +30,7 @@ WORKLOAD_KINDS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"),
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 NAMESPACE_LABELS = ("outpost.dev/tenant", "outpost.dev/application")
 PATTERNS_CONFIGMAP = "outpost-support"  # chart value supportBundle.redactPatterns
+REPORT = "redactions.json"
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,15 @@ async def collect(kube: Kube, scope: Scope, now: datetime) -> Collected:
     await _agent_logs(kube, out, scope)
     _metrics(out, scope)
     return out
+
+
+def add_report(collected: Collected) -> None:
+    """Add the redaction report: what was redacted, where and by which rule, never the value."""
+    findings = [f.to_dict() for f in collected.redactor.findings]
+    doc = {"note": "what was redacted, where and by which rule; never the value",
+           "neverCollected": ["Secret data (Helm releases are listed from metadata only)"],
+           "redactions": findings}  # fmt: skip
+    collected.members[REPORT] = json.dumps(doc, indent=1).encode() + b"\n"
 
 
 async def _configured_patterns(kube: Kube, namespace: str) -> list[str]:

@@ -47,12 +47,12 @@ def walk(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, 
         yield from walk(node["additionalProperties"], f"{path}{{}}")
 
 
-KINDS = [pytest.param(kind, id=kind.kind) for kind in api.KINDS]
+KINDS = [pytest.param(kind, id=kind.kind) for kind in api.CRD_KINDS]
 
 
 def test_one_file_per_kind() -> None:
     assert sorted(p.name for p in CRDS.glob("*.yaml")) == sorted(
-        f"{k.crd_name}.yaml" for k in api.KINDS
+        f"{k.crd_name}.yaml" for k in api.CRD_KINDS
     )
 
 
@@ -63,7 +63,8 @@ def test_names_match_api(kind: api.KindInfo) -> None:
     assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
     assert crd["metadata"]["name"] == kind.crd_name
     assert spec["group"] == api.GROUP
-    assert spec["scope"] == "Cluster"
+    namespaced = kind is api.SUPPORT_BUNDLE_REQUEST  # lives in the agent namespace only
+    assert spec["scope"] == ("Namespaced" if namespaced else "Cluster")
     names = spec["names"]
     assert (names["kind"], names["plural"], names["singular"]) == (
         kind.kind, kind.plural, kind.singular
@@ -117,6 +118,9 @@ def test_printer_columns(kind: api.KindInfo) -> None:
     if kind is api.BUNDLE:
         assert by_name["Version"]["jsonPath"] == ".spec.version"
         assert by_name["Sequence"]["jsonPath"] == ".spec.sequence"
+    if kind is api.SUPPORT_BUNDLE_REQUEST:
+        assert by_name["Size"]["jsonPath"] == ".status.size"
+        assert by_name["Uploaded"]["jsonPath"] == '.status.conditions[?(@.type=="Uploaded")].reason'
 
 
 def test_tenant_quota_says_per_namespace() -> None:
