@@ -37,12 +37,20 @@ def members(doc: Mapping[str, object]) -> str:
     return table(head, rows, 6, "The latest report lists none.")
 
 
+LICENCE_LABELS = (("customer", "Customer"), ("ready", "Ready"), ("reason", "Reason"),
+                  ("expires", "Expires"), ("tenants", "Tenants used/allowed"),
+                  ("applications", "Applications used/allowed"))  # fmt: skip
+
+
 def licence(doc: Mapping[str, object]) -> str:
-    state = doc.get("licence", doc.get("license"))
+    """The licence in force as the latest report states it (`license`, consent `versions`)."""
+    state = doc.get("license")
     if not isinstance(state, Mapping):
         return "<p>No licence state in the latest report.</p>"
     items = "".join(
-        f"<li>{escape(str(k))}: {escape(str(v)[:200])}</li>" for k, v in list(state.items())[:20]
+        f"<li>{label}: {escape(text(state, key)[:200])}</li>"
+        for key, label in LICENCE_LABELS
+        if text(state, key)
     )
     return f"<ul>{items}</ul>"
 

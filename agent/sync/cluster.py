@@ -3,8 +3,8 @@
 I/O shell over the agent's one async client (`agent.kube.client.Kube`), so nothing here blocks
 the event loop the controllers share. `KubeStores` keeps the agent key and sync state in the
 Secret `outpost-agent-identity` and the bounded spool in the ConfigMap `outpost-agent-spool`, both
-in the agent's namespace. `KubeGatherer` lists DataPlane, Tenant, Application and Bundle objects
-and pod requests per tenant namespace, and hands raw objects to the pure allowlist in
+in the agent's namespace. `KubeGatherer` lists DataPlane, Tenant, Application, Bundle and License
+objects and pod requests per tenant namespace, and hands raw objects to the pure allowlist in
 `agent.sync.snapshot`. It reads Secrets only for the agent's own identity.
 """
 
@@ -32,7 +32,7 @@ IDENTITY_SECRET = "outpost-agent-identity"
 SPOOL_CONFIGMAP = "outpost-agent-spool"
 OUTBOX_CONFIGMAP = "outpost-agent-outbox"
 TENANT_LABEL = "outpost.dev/tenant"
-KINDS = ("DataPlane", "Tenant", "Application", "Bundle")
+KINDS = ("DataPlane", "Tenant", "Application", "Bundle", "License")
 PART_OF = {"app.kubernetes.io/part-of": "outpost"}
 REQUEST_TIMEOUT = 30.0
 LIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"

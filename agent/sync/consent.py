@@ -4,7 +4,8 @@ Pure. The chart value `hub.share` (env `OUTPOST_HUB_SHARE`) lists the categories
 - `health`: Ready, reason and counts of DataPlanes, Tenants and Applications;
 - `usage`: what tenants request, and the signed usage records for billing;
 - `owners`: the people and groups named as tenant owners;
-- `versions`: the bundle and agent versions;
+- `versions`: the bundle and agent versions, and the licence in force (its state, expiry and
+  entitlement use such as tenants used/allowed): what the vendor delivered and what runs of it;
 - `support`: support bundles uploaded to the hub.
 A report carries only allowed categories and names the ones withheld, so the vendor can tell a
 withheld field from a missing one. The default shares health, usage and versions.
@@ -40,7 +41,7 @@ def apply(doc: Mapping[str, Any], share: frozenset[str]) -> dict[str, Any]:
     """The report document with every field of a withheld category removed, and `consent` set."""
     out = dict(doc)
     if "versions" not in share:
-        out["bundle"], out["agent_version"] = None, None
+        out["bundle"], out["agent_version"], out["license"] = None, None, None
     if "usage" not in share:
         out["usage"] = []
         out["summary"] = {k: v for k, v in (out.get("summary") or {}).items() if k != "usage"}

@@ -146,6 +146,7 @@ def build_report(
     opts = options or ReportOptions()
     doc = header(snapshot, state, now, nonce)
     doc["agent_version"] = opts.agent_version
+    doc["license"] = snapshot.license
     doc["summary"] = summary(snapshot)
     doc["usage"] = [record.to_event(state.agent_id) for record in snapshot.usage]
     allowed = consent.apply({**doc, **lists(snapshot, opts)}, opts.shared)

@@ -80,6 +80,8 @@ class ClusterSnapshot:
     tenants: tuple[TenantInfo, ...]
     applications: tuple[ApplicationInfo, ...]
     bundle: BundleInfo | None = None
+    license: dict[str, str] | None = None
+    """The licence in force as its License status says (`license_of`), None without one."""
     usage: tuple[UsageRecord, ...] = ()
     """Closed-window usage records waiting for a report (`agent.core.usage`)."""
 
@@ -157,7 +159,33 @@ def snapshot_from_objects(
         tenants=tenants_of(objects.get("Tenant", ()), usage_by_tenant(pods), include_owners),
         applications=applications_of(objects.get("Application", ())),
         bundle=bundle_of(objects.get("Bundle", ())),
+        license=license_of(objects.get("License", ())),
     )
+
+
+def license_of(licenses: Iterable[Mapping[str, Any]]) -> dict[str, str] | None:
+    """The licence in force (the agent verified it and marked it `inForce`): its Ready status and
+    reason, expiry, and entitlement use as `used/allowed` (allowed "-" when unlimited). Copied
+    field by field, values cut to 64 characters; never the licence itself or the message."""
+    found = [lic for lic in licenses if dig(lic, "status", "inForce") is True]
+    if not found:
+        return None
+    lic = found[0]
+    ready = health_of(lic)
+    status = lic.get("status") or {}
+    limits = status.get("entitlements")
+    limits = limits if isinstance(limits, Mapping) else {}
+    usage = status.get("usage")
+    usage = usage if isinstance(usage, Mapping) else {}
+    entry = {
+        "customer": str(dig(lic, "spec", "customer") or "")[:64],
+        "ready": ready.ready,
+        "reason": ready.reason,
+        "expires": str(dig(lic, "spec", "expires") or "")[:64],
+    }
+    for kind, limit in (("tenants", "maxTenants"), ("applications", "maxApplications")):
+        entry[kind] = f"{int(usage.get(kind) or 0)}/{str(limits.get(limit, '-'))[:16]}"
+    return entry
 
 
 def bundle_of(bundles: Iterable[Mapping[str, Any]]) -> BundleInfo | None:

@@ -134,3 +134,22 @@ def test_a_thousand_tenants_build_and_sign_quickly() -> None:
     assert len(dsse.parse(envelope).payload) <= protocol.MAX_REPORT_BYTES
     # The benchmark holds the 100 ms target; here only a generous bound against regressions.
     assert elapsed < 1.0
+
+
+def test_the_licence_in_force_is_reported_under_versions() -> None:
+    ready = {"type": "Ready", "status": "True", "reason": "LicenseValid", "message": SECRET}
+    spec = {"customer": "Acme", "expires": "2027-01-01T00:00:00Z", "license": SECRET}
+    lic = {"metadata": {"name": "l"}, "spec": spec,
+           "status": {"inForce": True, "conditions": [ready], "entitlements": {"maxTenants": "2"},
+                      "usage": {"tenants": 3, "applications": 1}}}  # fmt: skip
+    old = {"metadata": {"name": "o"}, "spec": {"customer": SECRET}, "status": {"inForce": False}}
+    snap = snapshot_from_objects("uid-1", {**raw_objects(), "License": [old, lic]}, [])
+    payload, _ = report.build_report(snap, SyncState("agt_x"), T0, "n")
+    assert SECRET.encode() not in payload
+    assert json.loads(payload)["license"] == {
+        "customer": "Acme", "ready": "True", "reason": "LicenseValid",
+        "expires": "2027-01-01T00:00:00Z", "tenants": "3/2", "applications": "1/-",
+    }  # fmt: skip
+    opts = report.ReportOptions(share=frozenset({"health"}))
+    withheld, _ = report.build_report(snap, SyncState("agt_x"), T0, "n", opts)
+    assert json.loads(withheld)["license"] is None
