@@ -111,6 +111,23 @@ class Cluster:
         found = self._floor_object(namespace)
         return floor_from_data(found.data) if found is not None else None
 
+    def floor_data(self, namespace: str) -> dict[str, str]:
+        """Everything the trust-floor ConfigMap remembers (floor and applied sequences)."""
+        found = self._floor_object(namespace)
+        return dict(found.data or {}) if found is not None else {}
+
+    def remember(self, namespace: str, data: dict[str, str]) -> None:
+        """Merge `data` into the trust-floor ConfigMap (created when missing)."""
+        meta: dict[str, Any] = {"name": TRUST_FLOOR_CONFIGMAP, "namespace": namespace,
+                                "labels": {"app.kubernetes.io/part-of": "outpost"}}  # fmt: skip
+        body: Any = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+        if self._floor_object(namespace) is None:
+            with self._call(f"create ConfigMap '{namespace}/{TRUST_FLOOR_CONFIGMAP}'"):
+                self.core.create_namespaced_config_map(namespace, body)
+            return
+        with self._call(f"write ConfigMap '{namespace}/{TRUST_FLOOR_CONFIGMAP}'"):
+            self.core.patch_namespaced_config_map(TRUST_FLOOR_CONFIGMAP, namespace, {"data": data})
+
     def raise_floor(self, namespace: str, keyring: Keyring) -> None:
         """Record `keyring` as the newest verified, reading again when the agent wrote first."""
         for _ in range(FLOOR_ATTEMPTS):
@@ -130,7 +147,7 @@ class Cluster:
             return True
         meta: dict[str, Any] = {"name": TRUST_FLOOR_CONFIGMAP, "namespace": namespace,
                                 "labels": {"app.kubernetes.io/part-of": "outpost"}}  # fmt: skip
-        # Other keys (the licence memory) are kept: a replace would otherwise drop them.
+        # Other keys (the licence memory, the applied sequences) are kept: a replace would otherwise drop them.
         data = {**((found.data or {}) if found is not None else {}), **floor_to_data(new)}
         body: Any = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
         written = False

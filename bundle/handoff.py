@@ -45,8 +45,15 @@ from bundle.importplan import (
 from bundle.keyring import Keyring
 from bundle.lineage import Imported, bundle_name, in_force, lineage
 from bundle.manifest import VerifiedManifest, from_payload
-from bundle.rollback import decide, verify_permit
-from bundle.trustfloor import Floor, check_floor
+from bundle.rollback import Applied, decide, verify_permit
+from bundle.trustfloor import (
+    Floor,
+    applied_from_data,
+    applied_to_data,
+    check_floor,
+    floor_from_data,
+    latest,
+)
 from bundle.verify import Verified, read_head, verify_bundle
 
 WORKERS = 8
@@ -85,9 +92,11 @@ class Admission:
         head: Head,
         now: datetime,
         floor: Floor | None = None,
+        *,
+        remembered: Mapping[str, str] | None = None,
     ) -> None:
         self.request, self.bundles, self.head, self.now = request, bundles, head, now
-        self.floor = floor
+        self.floor, self.remembered = floor, remembered or {}
         self.decision = ""
 
     def __call__(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
@@ -112,11 +121,15 @@ class Admission:
         same = next((b for b in mine if b.name == name), None)
         if same is not None:
             return _same_name(same, candidate)
-        last = in_force(mine)
+        live = in_force(mine)
+        # Bundle objects can be deleted: the sequence remembered beside the trust floor still
+        # counts, so deleting them does not reopen a rollback.
+        last = latest(live.to_applied() if live else None,
+                      applied_from_data(self.remembered, m.product, m.channel))  # fmt: skip
         permit = None
         if self.request.permit is not None:
             permit = verify_permit(self.request.permit, keyring, self.now)
-        return decide(candidate, last.to_applied() if last else None, permit).value
+        return decide(candidate, last, permit).value
 
 
 def _same_name(same: Imported, candidate: VerifiedManifest) -> str:
@@ -171,7 +184,8 @@ class Handoff:
         self.cluster, self.request, self.now = cluster, request, now
         self.decision = ""
         self.bundles = cluster.bundles()
-        self.floor = cluster.floor(request.namespace)
+        self.remembered = cluster.floor_data(request.namespace)
+        self.floor = floor_from_data(self.remembered)
 
     def admit(self, candidate: VerifiedManifest, keyring: Keyring) -> None:
         """Trust floor, delta base, anti-rollback and size limits, before any content is read.
@@ -185,7 +199,9 @@ class Handoff:
             stored = self.cluster.stored(self.request.namespace)
             check_base_content(candidate.manifest, stored, content_name)
         head = read_head(self.request.path)
-        admission = Admission(self.request, self.bundles, head, self.now, self.floor)
+        admission = Admission(
+            self.request, self.bundles, head, self.now, self.floor, remembered=self.remembered
+        )
         try:
             admission(candidate, keyring)
             self.decision = admission.decision
@@ -229,6 +245,13 @@ class Handoff:
             body["spec"]["registry"] = registry
         self.cluster.create_bundle(body)
         self.cluster.raise_floor(self.request.namespace, verified.keyring)
+        m, applied = (
+            verified.manifest,
+            Applied(verified.manifest.sequence, verified.verified.digest),
+        )
+        self.cluster.remember(
+            self.request.namespace, applied_to_data(m.product, m.channel, applied)
+        )
         return planned
 
     def _store(self, verified: Verified, path: str) -> None:

@@ -7,16 +7,20 @@ older chain (TUF calls it a freeze or rollback attack on the trust metadata). Th
 highest keyring version verified so far and the sha256 of its signed payload: a chain that ends
 below that version, or at that version with another keyring, is refused. Where the floor is
 kept is the caller's business (the cluster shell keeps it in a ConfigMap, see SECURITY.md).
+The same ConfigMap remembers the sequence applied last on each channel (`applied_*`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bundle.errors import BundleError, TrustRollbackError
 from bundle.keyring import Keyring
+from bundle.rollback import Applied
 
 # Keys of the ConfigMap data the floor is stored as.
 DATA_VERSION = "keyringVersion"
@@ -96,3 +100,48 @@ def floor_to_data(floor: Floor) -> dict[str, str]:
     if floor.digest:
         data[DATA_DIGEST] = f"sha256:{floor.digest}"
     return data
+
+
+# The sequence applied last on each product/channel lives beside the floor, for the same reason:
+# Bundle objects can be deleted, and with them the lineage the anti-rollback rule reads.
+APPLIED_PREFIX = "applied."
+
+
+def applied_key(product: str, channel: str) -> str:
+    """The ConfigMap data key of one product/channel (names hashed: keys allow few characters)."""
+    return APPLIED_PREFIX + hashlib.sha256(f"{product}\n{channel}".encode()).hexdigest()[:24]
+
+
+def applied_from_data(
+    data: Mapping[str, str] | None, product: str, channel: str
+) -> Applied | None:
+    """The remembered last applied sequence of a channel; None when there is none.
+
+    Raises:
+        TrustRollbackError: the entry is there but unreadable (refuse rather than forget).
+    """
+    raw = (data or {}).get(applied_key(product, channel))
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+        if (doc["product"], doc["channel"]) != (product, channel):
+            return None
+        return Applied(int(doc["sequence"]), str(doc["manifestDigest"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrustRollbackError(
+            f"rollback check failed: the remembered sequence of {product}/{channel} is unreadable"
+        ) from exc
+
+
+def applied_to_data(product: str, channel: str, applied: Applied) -> dict[str, str]:
+    """The ConfigMap data entry remembering `applied` for a channel."""
+    doc = {"product": product, "channel": channel, "sequence": applied.sequence,
+           "manifestDigest": applied.manifest_digest}  # fmt: skip
+    return {applied_key(product, channel): json.dumps(doc, sort_keys=True)}
+
+
+def latest(*candidates: Applied | None) -> Applied | None:
+    """The highest sequence among what the lineage and the remembered entry say."""
+    found = [c for c in candidates if c is not None]
+    return max(found, key=lambda a: a.sequence, default=None)

@@ -39,7 +39,8 @@ from agent.reconcilers.context import Context, KubeObject
 from agent.reconcilers.relocate import relocated
 from bundle.errors import VerificationError
 from bundle.lineage import APPLIED_AT, Imported, format_applied, in_force, lineage, superseded_by
-from bundle.rollback import decide, verify_permit
+from bundle.rollback import Applied, decide, verify_permit
+from bundle.trustfloor import applied_from_data, latest
 from facts import rfc3339
 from facts.api import CONTENT_PREFIX
 
@@ -72,7 +73,7 @@ async def reconcile(ctx: Context, name: str) -> float | None:
     if newer is not None:
         return await _superseded(ctx, bundle, checked, newer.name, now)
     try:
-        await trustfloor.hold(ctx, checked.keyring)
+        remembered = await trustfloor.hold(ctx, checked.keyring)
     except VerificationError as exc:
         return await refuse(ctx, bundle, api.Reason.ROLLBACK_REFUSED, str(exc))
     except KubeError as exc:
@@ -82,10 +83,19 @@ async def reconcile(ctx: Context, name: str) -> float | None:
     if (held := await licensing.gate(ctx, bundle)) is not None:
         return await refuse(ctx, bundle, held.reason, held.message)
     previous = in_force(lineage_, exclude=name)
+    m = checked.manifest
     try:
-        _admit(checked, bundle, previous, now)
+        # Bundle objects can be deleted: the sequence remembered beside the floor still counts.
+        last = latest(previous.to_applied() if previous else None,
+                      applied_from_data(remembered, m.product, m.channel))  # fmt: skip
+        _admit(checked, bundle, last, now)
     except VerificationError as exc:
         return await refuse(ctx, bundle, api.Reason.ROLLBACK_REFUSED, str(exc))
+    try:
+        applied = Applied(m.sequence, checked.verified.digest)
+        await trustfloor.remember(ctx, m.product, m.channel, applied)
+    except KubeError as exc:
+        return await report_failure(ctx, bundle, exc)
     dropped = _applied_refs(family[previous.name]) if previous else ()
     return await _apply(ctx, bundle, checked, dropped, first=True)
 
@@ -94,11 +104,10 @@ async def _bundles(ctx: Context) -> list[KubeObject]:
     return [strip(b) for b in await ctx.kube.list_objects(api.API_VERSION, "Bundle")]
 
 
-def _admit(checked: Checked, bundle: KubeObject, previous: Imported | None, now: datetime) -> None:
-    """Anti-rollback against the Bundle in force; a permit counts only if it verifies."""
+def _admit(checked: Checked, bundle: KubeObject, last: Applied | None, now: datetime) -> None:
+    """Anti-rollback against what was applied last; a permit counts only if it verifies."""
     text = (bundle.get("spec") or {}).get("downgradePermit")
     permit = verify_permit(str(text).encode(), checked.keyring, now) if text else None
-    last = previous.to_applied() if previous else None
     decide(checked.verified, last, permit)
 
 

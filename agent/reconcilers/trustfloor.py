@@ -14,14 +14,23 @@ from typing import Any
 from agent.errors import ConflictError
 from agent.reconcilers.context import Context
 from bundle.keyring import Keyring
-from bundle.trustfloor import Floor, check_floor, floor_from_data, floor_to_data, raised
+from bundle.rollback import Applied
+from bundle.trustfloor import (
+    applied_to_data,
+    check_floor,
+    floor_from_data,
+    floor_to_data,
+    raised,
+)
 from facts.api import TRUST_FLOOR_CONFIGMAP
 
 ATTEMPTS = 3  # a 409 means `bundle apply` (or another visit) wrote it first: read it again
 
 
-async def hold(ctx: Context, keyring: Keyring) -> None:
+async def hold(ctx: Context, keyring: Keyring) -> dict[str, str]:
     """Refuse `keyring` when it is below the floor; otherwise raise the floor to it.
+
+    Returns what the ConfigMap remembers (the floor and each channel's applied sequence).
 
     Raises:
         TrustRollbackError: below the floor, or its version with another keyring.
@@ -33,20 +42,34 @@ async def hold(ctx: Context, keyring: Keyring) -> None:
         except ConflictError:
             if attempt == ATTEMPTS - 1:
                 raise  # `bundle apply` or another visit keeps writing it: retried later
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-async def _hold_once(ctx: Context, keyring: Keyring) -> None:
+async def _hold_once(ctx: Context, keyring: Keyring) -> dict[str, str]:
     namespace = ctx.settings.namespace
     live = await ctx.kube.get("v1", "ConfigMap", TRUST_FLOOR_CONFIGMAP, namespace)
-    floor = floor_from_data((live or {}).get("data"))
+    data = dict((live or {}).get("data") or {})
+    floor = floor_from_data(data)
     check_floor(keyring, floor)
     new = raised(floor, keyring)
     if new is not None:
-        await _store(ctx, live, new, namespace)
+        await _store(ctx, live, floor_to_data(new), namespace)
+    return data
 
 
-async def _store(ctx: Context, live: dict[str, Any] | None, floor: Floor, namespace: str) -> None:
-    data = floor_to_data(floor)
+async def remember(ctx: Context, product: str, channel: str, applied: Applied) -> None:
+    """Remember the sequence applied on a channel beside the floor (Bundles may be deleted)."""
+    namespace = ctx.settings.namespace
+    live = await ctx.kube.get("v1", "ConfigMap", TRUST_FLOOR_CONFIGMAP, namespace)
+    data = applied_to_data(product, channel, applied)
+    if (live or {}).get("data", {}).items() >= data.items():
+        return  # already remembered: no write on a visit that changes nothing
+    await _store(ctx, live, data, namespace)
+
+
+async def _store(
+    ctx: Context, live: dict[str, Any] | None, data: dict[str, str], namespace: str
+) -> None:
     if live is None:
         meta = {"name": TRUST_FLOOR_CONFIGMAP, "namespace": namespace,
                 "labels": {"app.kubernetes.io/part-of": "outpost"}}  # fmt: skip

@@ -69,3 +69,22 @@ def test_retired_key_refused_by_apply_and_agent_after_bundles_are_deleted(
     again = lineage.by_hand(lineage.build(6, {"t.yaml": [tenant(a), tenant(evil)]}, tag="-h"))
     _reason(lineage, again, "RollbackRefused")
     assert evil not in lineage.tenants()
+
+
+def test_deleting_bundles_does_not_reopen_a_sequence_rollback(
+    lineage: Lineage, agent: Agent
+) -> None:
+    """The sequence applied last is remembered beside the floor, not only in the Bundles."""
+    a = f"{lineage.product}-seq"
+    lineage.apply(lineage.build(5, {"t.yaml": [tenant(a)]}))
+    _reason(lineage, lineage.name(5), "Reconciled")
+    old = lineage.build(3, {"t.yaml": [tenant(a)]}, tag="-old")
+    selector = f"outpost.dev/product={lineage.product}"
+    lineage.kubectl.run("delete", "bundles", "-l", selector)
+    wait_for(lambda: not lineage.kubectl.items("bundles", selector=selector), 30, "no Bundles")
+    proc = lineage.apply(old, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "lower than the applied 5" in proc.stderr
+    by_hand = lineage.by_hand(old)
+    _reason(lineage, by_hand, "RollbackRefused")
+    assert "lower than the applied 5" in lineage.ready(by_hand)["message"]

@@ -45,7 +45,8 @@ def test_retired_key_bundle_is_refused_even_after_bundles_are_deleted(
     v1 = world["v"]
     first = install(world, v1, 1, "a")
     digest1 = from_payload(v1.chain[0].payload).digest
-    assert floor(world) == {"keyringVersion": "1", "keyringDigest": f"sha256:{digest1}"}
+    expected = {"keyringVersion": "1", "keyringDigest": f"sha256:{digest1}"}
+    assert {k: v for k, v in floor(world).items() if k in expected} == expected
     v2 = rotate_bundle_key(v1, key("bundle-after-rotation"))
     second = install(world, v2, 2, "a", "b")
     assert floor(world)["keyringVersion"] == "2"

@@ -20,7 +20,7 @@ from bundle.handoff import ApplyRequest, Handoff, apply_bundle
 from bundle.keyring import Keyring, from_payload
 from bundle.lineage import APPLIED_AT, format_applied
 from bundle.rollback import DowngradePermit, sign_permit
-from bundle.trustfloor import Floor, check_floor, raised
+from bundle.trustfloor import Floor, check_floor, floor_to_data, raised
 from bundle.verify import verify_bundle
 from outpost.cli import cli
 from tests.unit.bundle.factory import NOW, build_bundle, key, rotate_bundle_key, vendor
@@ -32,9 +32,16 @@ class FakeCluster:
         self.configmaps: dict[str, dict[str, Any]] = {}
         self.namespaces: set[str] = set()
         self.trust_floor: Floor | None = None
+        self.remembered: dict[str, str] = {}
 
     def floor(self, namespace: str) -> Floor | None:
         return self.trust_floor
+
+    def floor_data(self, namespace: str) -> dict[str, str]:
+        return {**self.remembered, **(floor_to_data(self.trust_floor) if self.trust_floor else {})}
+
+    def remember(self, namespace: str, data: dict[str, str]) -> None:
+        self.remembered.update(data)
 
     def raise_floor(self, namespace: str, keyring: Keyring) -> None:
         check_floor(keyring, self.trust_floor)
