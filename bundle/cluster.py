@@ -147,7 +147,7 @@ class Cluster:
             return True
         meta: dict[str, Any] = {"name": TRUST_FLOOR_CONFIGMAP, "namespace": namespace,
                                 "labels": {"app.kubernetes.io/part-of": "outpost"}}  # fmt: skip
-        # Other keys (the licence memory, the applied sequences) are kept: a replace would otherwise drop them.
+        # Other keys (the licence memory, applied sequences) stay: a replace would drop them.
         data = {**((found.data or {}) if found is not None else {}), **floor_to_data(new)}
         body: Any = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
         written = False
