@@ -22,6 +22,7 @@ from agent.kube.kubeconfig import load_credentials
 from agent.settings import service_url
 from agent.support import archive
 from agent.support.collect import REPORT, Scope, add_report, collect
+from agent.support.fetch import fetch
 from agent.sync.cluster import IDENTITY_SECRET, KubeStores
 from bundle.keyfiles import load_public
 from bundle.timestamps import parse_duration
@@ -88,6 +89,26 @@ async def _kube(kubeconfig: str | None) -> Kube:
     server = service_url(os.environ) if in_cluster else ""
     creds = await load_credentials(kubeconfig or "", in_cluster, server)
     return Kube(creds, qps=50.0, burst=100, timeout=30.0)
+
+
+@support_bundle.command("fetch")
+@click.argument("name")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (FILE.tar.gz).")  # fmt: skip
+@click.option("--agent-namespace", default="outpost-system", show_default=True)
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file.")
+def fetch_command(name: str, out: Path, agent_namespace: str, kubeconfig: str | None) -> None:
+    """Write the archive a SupportBundleRequest produced (checked against its recorded sha256)."""
+
+    async def run() -> dict[str, Any]:
+        kube = await _kube(kubeconfig)
+        try:
+            return await fetch(kube, agent_namespace, name, out)
+        finally:
+            await kube.close()
+
+    done = asyncio.run(run())
+    click.echo(f"wrote {done['file']}: {done['size']} bytes, sha256 {done['sha256']}")
 
 
 @support_bundle.command("verify")

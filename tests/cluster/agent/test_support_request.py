@@ -11,13 +11,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub import support_store
-from tests.cluster.agent.agentkit import Agents, Kubectl, unique, wait_for
+from tests.cluster.agent.agentkit import OUTPOST, Agents, Kubectl, unique, wait_for
 from tests.unit.hub.hubkit import Clock, HubKit, ServedHub
 from wire import supportbundle
 from wire.keys import key_from_pem
@@ -72,8 +74,18 @@ def install_key(kubectl: Kubectl, namespace: str) -> Ed25519PrivateKey:
     return key_from_pem(base64.b64decode(secret["data"]["key.pem"]), "identity")
 
 
+def fetched(kubectl: Kubectl, name: str, namespace: str, out: Path) -> bytes:
+    """`outpost support-bundle fetch`, as the customer runs it, then `verify` on the file."""
+    kubeconfig = str(kubectl.cluster.kubeconfig)
+    run = [str(OUTPOST), "support-bundle", "fetch", name, "--out", str(out),
+           "--agent-namespace", namespace, "--kubeconfig", kubeconfig]  # fmt: skip
+    proc = subprocess.run(run, capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return out.read_bytes()
+
+
 def test_a_request_is_produced_kept_and_uploaded_only_with_consent(
-    agents: Agents, kubectl: Kubectl, namespace: str
+    agents: Agents, kubectl: Kubectl, namespace: str, tmp_path: Path
 ) -> None:
     kubectl.apply({"apiVersion": "v1", "kind": "ConfigMap",
                    "metadata": {"name": "settings", "namespace": namespace},
@@ -91,6 +103,7 @@ def test_a_request_is_produced_kept_and_uploaded_only_with_consent(
         data = kept_archive(kubectl, obj, namespace)
         assert hashlib.sha256(data).hexdigest() == status["sha256"]
         assert len(data) == status["size"]
+        assert fetched(kubectl, first, namespace, tmp_path / "s.tar.gz") == data
         verified = supportbundle.verify(data, [install_key(kubectl, namespace).public_key()])
         assert len(verified.members) == status["members"]
         assert status["redactions"] >= 1
