@@ -15,18 +15,16 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from hub import openapi, routes
+from hub.asgi import Receive, Scope, Send
 from hub.errors import Rejection
 from hub.service import Hub, Reply, json_reply
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 T = TypeVar("T")
 LOG = logging.getLogger("outpost.hub")
 

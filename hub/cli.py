@@ -17,35 +17,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bundle import dsse
 from hub import access
 from hub.errors import HubError
+from hub.startup import load_hub_key, open_store
+
+__all__ = ["hub", "load_hub_key", "open_store"]
 from hub.service import Hub, utc_now
-from hub.store import HubStore
 from wire import protocol
-from wire.errors import KeyFormatError
-from wire.keys import key_from_pem, key_to_pem
+from wire.keys import key_to_pem
 
 DB_HELP = "Store URL: 'sqlite:///<path>' (default store) or 'postgresql://…' (needs psycopg 3)."
-
-
-def open_store(url: str) -> HubStore:
-    """`sqlite:///path` (embedded default) or `postgresql://…` (needs psycopg 3)."""
-    if url.startswith("sqlite:///"):
-        from hub.sqlite import SqliteStore
-
-        return SqliteStore(url.removeprefix("sqlite:///") or ":memory:")
-    if url.startswith(("postgresql://", "postgres://")):
-        from hub.postgres import PostgresStore
-
-        return PostgresStore(url)
-    raise HubError("--db must be 'sqlite:///<path>' or 'postgresql://…'")
-
-
-def load_hub_key(path: str) -> Ed25519PrivateKey:
-    try:
-        return key_from_pem(Path(path).read_bytes(), f"hub key '{path}'")
-    except OSError as exc:
-        raise HubError(f"cannot read hub key '{path}': {exc.strerror}") from exc
-    except KeyFormatError as exc:
-        raise HubError(f"{exc}; create one with 'outpost hub key create --out FILE'") from exc
 
 
 def split_listen(listen: str) -> tuple[str, int]:

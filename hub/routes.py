@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from hub import access, fleet, install_page, page, support, usage_views
+from hub.asgi import App, Receive, Scope
 from hub.errors import Rejection
 from hub.fleetview import FleetQuery
 from hub.install_view import install_view
 from hub.service import Reply, json_reply
 from wire.protocol import MAX_BODY_BYTES, MAX_INT
-
-if TYPE_CHECKING:
-    from hub.app import HubApp, Receive, Scope
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 MAX_FORM_BYTES = 4096
@@ -62,7 +59,7 @@ def rejected(exc: Rejection) -> Reply:
     return json_reply(exc.status, exc.to_dict())
 
 
-async def route(app: HubApp, scope: Scope, receive: Receive) -> Reply:
+async def route(app: App, scope: Scope, receive: Receive) -> Reply:
     method, path = scope["method"], scope["path"]
     if method == "GET":
         return await get(app, scope, path)
@@ -77,7 +74,7 @@ async def route(app: HubApp, scope: Scope, receive: Receive) -> Reply:
     return await agent_post(app, scope, receive, path)
 
 
-async def agent_post(app: HubApp, scope: Scope, receive: Receive, path: str) -> Reply:
+async def agent_post(app: App, scope: Scope, receive: Receive, path: str) -> Reply:
     """The agents' side: authenticated by the signature on what they send."""
     hub, token = app.hub, bearer(scope)
     if path == "/v1/uploads":
@@ -99,7 +96,7 @@ async def agent_post(app: HubApp, scope: Scope, receive: Receive, path: str) -> 
     return await app.call(hub.ingest, match["agent"], body)
 
 
-async def admin(app: HubApp, scope: Scope, receive: Receive, path: str) -> Reply:
+async def admin(app: App, scope: Scope, receive: Receive, path: str) -> Reply:
     body = await app.body(scope, receive, MAX_FORM_BYTES)
     try:
         await app.call(access.authorize, app.hub.store, bearer(scope), "admin")
@@ -111,7 +108,7 @@ async def admin(app: HubApp, scope: Scope, receive: Receive, path: str) -> Reply
     return await app.call(app.hub.issue_enrollment, body)
 
 
-async def get(app: HubApp, scope: Scope, path: str) -> Reply:
+async def get(app: App, scope: Scope, path: str) -> Reply:
     if path == "/healthz":
         return json_reply(200, {"status": "ok"})
     if path == "/readyz":
@@ -129,7 +126,7 @@ async def get(app: HubApp, scope: Scope, path: str) -> Reply:
         return rejected(exc)
 
 
-async def ready(app: HubApp) -> Reply:
+async def ready(app: App) -> Reply:
     """Ready when the database answers within 5 s on the store thread."""
     try:
         version = await asyncio.wait_for(app.call(app.hub.store.schema_version), 5)
@@ -140,7 +137,7 @@ async def ready(app: HubApp) -> Reply:
     return json_reply(200, {"status": "ready", "schema_version": version})
 
 
-def read(app: HubApp, token: str | None, path: str, query: dict[str, list[str]]) -> Reply:
+def read(app: App, token: str | None, path: str, query: dict[str, list[str]]) -> Reply:
     """A read for a viewer (on the store thread): the fleet page or the read API."""
     store = app.hub.store
     install, bundle = INSTALL_PATH.match(path), SUPPORT_PATH.match(path)
@@ -171,7 +168,7 @@ def read(app: HubApp, token: str | None, path: str, query: dict[str, list[str]])
     return json_reply(200, fleet.reports_doc(store, match["agent"], limit or 50, before))
 
 
-def support_read(app: HubApp, token: str | None, agent_id: str, sha: str | None) -> Reply:
+def support_read(app: App, token: str | None, agent_id: str, sha: str | None) -> Reply:
     """The list for a viewer; an archive itself only for an admin (it is the customer's data)."""
     if sha is None:
         return support.listing(app.hub, agent_id)
@@ -189,7 +186,7 @@ def bounded(query: dict[str, list[str]], name: str, default: int | None) -> int 
     return int(text)
 
 
-async def login(app: HubApp, body: bytes) -> Reply:
+async def login(app: App, body: bytes) -> Reply:
     """The login form posts an access token; a valid one opens a session cookie."""
     form = parse_qs(body.decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()

@@ -68,8 +68,8 @@ def check_workers(db_url: str, workers: int) -> None:
 def app_from_env() -> Any:
     """One worker's ASGI app, built from `OUTPOST_HUB_DB` and `OUTPOST_HUB_KEY_FILE`."""
     from hub.app import HubApp
-    from hub.cli import load_hub_key, open_store
     from hub.service import Hub
+    from hub.startup import load_hub_key, open_store
 
     return HubApp(Hub(open_store(os.environ[ENV_DB]), load_hub_key(os.environ[ENV_KEY])))
 
@@ -80,7 +80,7 @@ def run(db_url: str, key_file: str, host: str, port: int, workers: int) -> None:
         import uvicorn
     except ImportError as exc:
         raise HubError("serving needs uvicorn: install it with 'pip install uvicorn'") from exc
-    from hub.cli import load_hub_key, open_store
+    from hub.startup import load_hub_key, open_store
 
     check_workers(db_url, workers)
     load_hub_key(key_file)  # a bad key file is reported before any process starts

@@ -1,7 +1,7 @@
 """What the hub keeps, and the small interface every hub store implements.
 
 Records are plain frozen dataclasses. `HubStore` is the seam: `hub.sqlite` (embedded
-default) and `hub.postgres` implement it; `hub.cli.open_store` picks one by URL.
+default) and `hub.postgres` implement it; `hub.startup.open_store` picks one by URL.
 Writes that guard replay are atomic inside the store: `add_report` advances `last_seq` only when
 the new `seq` is higher (compare-and-set) and relies on unique (agent, nonce) and (agent, payload
 hash) constraints, so two racing requests cannot both win.
