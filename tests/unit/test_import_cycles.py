@@ -37,11 +37,13 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             root = node.module or ""
             if node.level:
-                root = ".".join(base.split(".")[: len(base.split(".")) - node.level + 1] + [root])
+                parts = base.split(".")
+                root = ".".join([*parts[: len(parts) - node.level + 1], root])
             # `from pkg import sub` depends on `pkg.sub`; `from mod import name` on `mod`.
             subs = [f"{root}.{a.name}".strip(".") for a in node.names]
             names = [s for s in subs if s in known] or [root.strip(".")]
-        for target in names:
+        for imported in names:
+            target = imported
             while target and target not in known:
                 target = target.rpartition(".")[0]
             if target and target != name:
