@@ -15,14 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from agent.core.usage.ledger import UsageState
 from agent.errors import AgentError
-from agent.sync.usage_cluster import KubeUsage, visit_once
+from agent.sync.usage_cluster import KubeUsage, Visit, visit_once
 
 log = logging.getLogger(__name__)
 
 
-CHECKPOINT_SECONDS = 30.0
+CHECKPOINT_SECONDS = 60.0
 """The longest a visit's progress goes unwritten: a kill -9 loses at most this much of the pods
 that end meanwhile (running pods lose nothing: they are credited from the checkpoint on)."""
 
@@ -45,7 +44,7 @@ class Meter:
     window_seconds: int
     clock: Callable[[], datetime] = utc_now
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    last: UsageState | None = field(default=None)
+    visit: Visit | None = field(default=None)
     written: float = field(default_factory=time.monotonic)
 
     async def run(self) -> None:
@@ -54,20 +53,21 @@ class Meter:
         while True:
             due = time.monotonic() - self.written >= CHECKPOINT_SECONDS
             try:
-                self.last, wrote = await visit_once(
-                    self.store, self.window_seconds, self.clock(), due
+                self.visit = await visit_once(
+                    self.store, self.window_seconds, self.clock(), due, self.visit
                 )
             except AgentError as exc:
                 log.warning("usage metering visit failed: %s", exc)
             else:
-                self.written = time.monotonic() if wrote else self.written
+                self.written = time.monotonic() if self.visit.wrote else self.written
             await self.sleep(pause)
 
     def gauges(self) -> dict[str, float]:
         """Usage accumulated in open windows, per tenant and meter, and records waiting."""
-        if self.last is None:
+        if self.visit is None:
             return {}
-        out = {"outpost_usage_pending_records": float(len(self.last.pending))}
-        for (tenant, meter), value in sorted(self.last.accumulating().items()):
+        state = self.visit.state
+        out = {"outpost_usage_pending_records": float(len(state.pending))}
+        for (tenant, meter), value in sorted(state.accumulating().items()):
             out[f'outpost_usage_open_window{{tenant="{tenant}",meter="{meter}"}}'] = value
         return out

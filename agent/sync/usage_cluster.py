@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from agent.core.usage import codec, ledger
@@ -137,23 +137,37 @@ class KubeUsage:
         return [item for item in found if item is not None]
 
 
+@dataclass
+class Visit:
+    """One visit's outcome: the account now, and the one last written (or read) by this process."""
+
+    state: UsageState
+    written: UsageState
+    wrote: bool
+
+
 async def visit_once(
-    store: KubeUsage, window_seconds: int, now: datetime, due: bool
-) -> tuple[UsageState, bool]:
-    """One metering visit: list, credit, close; checkpoint when the account changed shape or
-    `due`. Returns the account and whether it was written (not when another writer won)."""
-    state, version = await store.load()
-    if state is None:
-        state = UsageState(window_seconds, install=await store.cluster_uid())
+    store: KubeUsage, window_seconds: int, now: datetime, due: bool, last: Visit | None = None
+) -> Visit:
+    """One metering visit: list, credit, close; checkpoint when records were issued or `due`.
+
+    Continues from this process's account in memory (`last`) unless another writer metered
+    since; the checkpoint is written with the version it was read at, so a concurrent writer
+    makes this visit's write fail (409) instead of both counting.
+    """
+    stored, version = await store.load()
+    if stored is None:
+        stored = UsageState(window_seconds, install=await store.cluster_uid())
+    start = ledger.resume(stored, last.written if last else None, last.state if last else None)
     items, tenants = await store.gather()
-    after = ledger.visit(ledger.resize(state, window_seconds, now), items, tenants, now)
-    if not (due or version is None or ledger.changed(state, after)):
-        return after, False
+    after = ledger.visit(ledger.resize(start, window_seconds, now), items, tenants, now)
+    if not (version is None or ledger.urgent(stored, after) or (due and after != stored)):
+        return Visit(after, last.written if last else stored, False)
     try:
         await store.save(after, version)
     except ConflictError:
-        return after, False
-    return after, True
+        return Visit(stored, stored, False)  # start over from what the other writer left
+    return Visit(after, after, True)
 
 
 def with_usage(

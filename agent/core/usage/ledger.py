@@ -181,19 +181,30 @@ def resize(state: UsageState, seconds: int, now: datetime) -> UsageState:
     return nxt
 
 
-def changed(before: UsageState, after: UsageState) -> bool:
-    """Whether a visit changed more than the positions of items still running.
+def resume(stored: UsageState, written: UsageState | None, memory: UsageState | None) -> UsageState:
+    """Where the next visit starts: the account in memory when the checkpoint holds what this
+    process last wrote (or read), apart from records a report took or gave back meanwhile; else
+    the checkpoint itself (a new process, or another writer that metered since).
 
-    Those positions need no checkpoint of their own: the account read back credits running items
-    from the position it holds, to the same sums. A checkpoint is due when items came or went, a
-    window closed or records moved, or (the caller's rule) when the last one is getting old.
+    Between checkpoints, memory holds progress nothing else has: a pod that ends before the next
+    checkpoint is still credited up to its last visit.
     """
-    return (
-        before.counted.keys() != after.counted.keys()
-        or before.pending != after.pending
-        or before.closed_before != after.closed_before
-        or before.issued != after.issued
-        or before.present != after.present
-        or before.late_dropped != after.late_dropped
-        or before.window_seconds != after.window_seconds
-    )
+    if written is None or memory is None:
+        return stored
+    if stored.last_visit != written.last_visit or stored.counted != written.counted:
+        return stored
+    taken = written.pending.keys() - stored.pending.keys()
+    given = {k: r for k, r in stored.pending.items() if k not in written.pending}
+    nxt = copy.deepcopy(memory)
+    nxt.pending = {k: r for k, r in nxt.pending.items() if k not in taken}
+    for key, record in given.items():
+        if key not in nxt.pending or nxt.pending[key].revision < record.revision:
+            nxt.pending[key] = record
+    return nxt
+
+
+def urgent(stored: UsageState, after: UsageState) -> bool:
+    """Whether the visit must be written now: it issued records (a report reads them from the
+    checkpoint). Everything else waits for the periodic checkpoint; a kill -9 meanwhile costs
+    only the time of pods that ended since the last one (running pods are credited on)."""
+    return after.pending != stored.pending or after.window_seconds != stored.window_seconds

@@ -175,3 +175,26 @@ def test_an_item_missing_from_one_listing_is_not_credited_twice() -> None:
     state = ledger.visit(state, [], ["acme"], at(30))  # a failed or partial list
     state = run(state, [item], [40, 61])
     assert quantities(state, CPU) == {at(0): pytest.approx(60.0)}
+
+
+def test_progress_between_checkpoints_survives_in_memory_and_acks_merge() -> None:
+    item = Item("pod/x", "acme", at(0), None, {CPU: 1.0})
+    written = run(fresh(), [item], [0, 61])  # checkpointed here, with records pending
+    memory = ledger.visit(written, [item], ["acme"], at(100))  # not written
+    # A report took the pending records meanwhile (another write of the checkpoint).
+    stored = ledger.acknowledge(written, written.pending.values())
+    start = ledger.resume(stored, written, memory)
+    assert not start.pending
+    # The pod ends and vanishes before the next checkpoint: its time up to 100 s is kept.
+    after = ledger.visit(start, [], ["acme"], at(125))
+    assert quantities(after, CPU) == {at(60): pytest.approx(40.0)}
+    assert ledger.urgent(stored, after)
+
+
+def test_another_meter_writing_makes_the_visit_start_from_the_checkpoint() -> None:
+    item = Item("pod/x", "acme", at(0), None, {CPU: 1.0})
+    written = run(fresh(), [item], [0, 10])
+    memory = ledger.visit(written, [item], ["acme"], at(20))
+    theirs = ledger.visit(written, [item], ["acme"], at(15))  # another leader, written
+    assert ledger.resume(theirs, written, memory) is theirs
+    assert not ledger.urgent(written, memory)  # no records issued: the checkpoint can wait
