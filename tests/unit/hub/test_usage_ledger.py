@@ -8,12 +8,16 @@ import io
 import json
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from agent.sync import report
 from agent.sync.snapshot import ClusterSnapshot
 from agent.sync.state import SyncState
+from hub import usage_export
+from hub.errors import HubError
+from hub.sqlite import SqliteStore
 from tests.unit.hub.hubkit import T0, HubKit, run, snapshot
 from wire import enrollment, protocol
 from wire.keys import new_key
@@ -163,3 +167,25 @@ def test_usage_endpoint_and_metrics(kit: HubKit) -> None:
 
     assert run(anonymous("/v1/usage?from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z")) == 401
     assert run(anonymous("/metrics")) == 401
+
+
+def test_the_usage_command_exports_the_ledger_and_explains_bad_times(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli import hub as hub_cli
+
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    store = SqliteStore(str(tmp_path / "hub.db"))
+    kit = HubKit(store=store)
+    Agent(kit).send(record(2, 10.0), record(1, 20.0, tenant="tenant-0001"))
+    store.close()
+    span = ["--from", "2026-11-01T00:00:00Z", "--to", "2026-11-03T00:00:00Z"]
+    out = CliRunner().invoke(hub_cli, ["usage", "--db", url, *span, "--tenant", "tenant-0001"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert lines[0] == ",".join(usage_export.CSV_HEADER)
+    assert len(lines) == 2
+    assert lines[1].split(",")[7] == "20.000000"
+    bad = CliRunner().invoke(hub_cli, ["usage", "--db", url, "--from", "May", "--to", "June"])
+    assert isinstance(bad.exception, HubError)  # the CLI root prints it as one line, exit 2
+    assert "RFC 3339" in str(bad.exception)
