@@ -112,9 +112,7 @@ def applied_key(product: str, channel: str) -> str:
     return APPLIED_PREFIX + hashlib.sha256(f"{product}\n{channel}".encode()).hexdigest()[:24]
 
 
-def applied_from_data(
-    data: Mapping[str, str] | None, product: str, channel: str
-) -> Applied | None:
+def applied_from_data(data: Mapping[str, str] | None, product: str, channel: str) -> Applied | None:
     """The remembered last applied sequence of a channel; None when there is none.
 
     Raises:

@@ -25,6 +25,7 @@ SESSION_COOKIE = "outpost_session"
 
 
 def sha256_of(token: str) -> str:
+    """The sha256 of a token, as stored (the token itself never is)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

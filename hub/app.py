@@ -66,6 +66,7 @@ async def read_body(receive: Receive, scope: Scope, limit: int, seconds: float) 
 
 
 def rejection(status: int, code: str, message: str) -> Reply:
+    """A JSON error reply."""
     return json_reply(status, Rejection(status, code, message).to_dict())
 
 
@@ -81,6 +82,7 @@ class HubApp:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hub-store")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry: lifespan events, then every HTTP request through the routes."""
         if scope["type"] == "lifespan":
             await self.lifespan(receive, send)
             return
@@ -100,6 +102,7 @@ class HubApp:
         log_request(scope, reply.status, time.monotonic() - started)
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
+        """Answer ASGI lifespan startup and shutdown."""
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -116,6 +119,7 @@ class HubApp:
         return await loop.run_in_executor(self.pool, functools.partial(action, *args))
 
     async def body(self, scope: Scope, receive: Receive, limit: int) -> bytes:
+        """The request body, within `limit` bytes and the read deadline."""
         return await read_body(receive, scope, limit, self.limits.body_seconds)
 
 
@@ -127,6 +131,7 @@ def log_request(scope: Scope, status: int, seconds: float) -> None:
 
 
 async def send_reply(send: Send, reply: Reply) -> None:
+    """Send a reply with its headers."""
     headers = [
         (b"content-type", reply.content_type.encode()),
         (b"content-length", str(len(reply.body)).encode()),

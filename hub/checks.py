@@ -65,6 +65,7 @@ def check_usage(doc: Mapping[str, object]) -> None:
 
 
 def check_window(issued_at: datetime, now: datetime, max_age: timedelta, what: str) -> None:
+    """Refuse a document issued in the future (beyond the skew) or older than `max_age`."""
     if issued_at > now + MAX_SKEW:
         raise Rejection(422, "clock_skew", f"{what}: `issued_at` is in the future; check the clock")
     if issued_at < now - max_age:
@@ -124,6 +125,7 @@ def check_fresh(
 
 
 def check_enrollment(body: bytes, now: datetime, max_age: timedelta) -> enrollment.EnrollClaim:
+    """A verified enrollment claim: proof of possession of the key it names."""
     envelope = envelope_of(body, "enrollment")
     if envelope.payload_type != dsse.PAYLOAD_ENROLL:
         raise Rejection(415, "wrong_type", f"payload type '{envelope.payload_type}' is not enroll")

@@ -22,4 +22,5 @@ class Rejection(HubError):
         self.code = code
 
     def to_dict(self) -> dict[str, object]:
+        """The rejection as the JSON error body."""
         return {"error": {"code": self.code, "message": str(self), "status": self.status}}

@@ -20,10 +20,12 @@ LABELS = {"dataplanes": "data plane", "tenants": "tenant", "applications": "appl
 
 
 def when(moment: datetime | None) -> str | None:
+    """An ISO time, or None."""
     return moment.isoformat() if moment else None
 
 
 def agent_doc(agent: AgentRecord) -> dict[str, object]:
+    """One install as the API lists it."""
     return {
         "agent_id": agent.agent_id,
         "cluster_uid": agent.cluster_uid,
@@ -34,6 +36,7 @@ def agent_doc(agent: AgentRecord) -> dict[str, object]:
 
 
 def report_doc(report: StoredReport) -> dict[str, object]:
+    """One stored report as the API returns it."""
     return {
         "seq": report.seq,
         "issued_at": when(report.issued_at),
@@ -46,12 +49,14 @@ def report_doc(report: StoredReport) -> dict[str, object]:
 
 
 def agents_doc(store: HubStore) -> dict[str, object]:
+    """Every install, for `GET /v1/agents`."""
     return {"agents": [agent_doc(a) for a in store.agents()]}
 
 
 def reports_doc(
     store: HubStore, agent_id: str, limit: int, before_seq: int | None
 ) -> dict[str, object]:
+    """An install's reports, newest first, for `GET /v1/agents/{id}/reports`."""
     if store.agent(agent_id) is None:
         raise Rejection(404, "unknown_agent", f"agent '{agent_id}' is not enrolled")
     rows = store.reports(agent_id, max(1, min(limit, MAX_PAGE)), before_seq)
@@ -69,6 +74,7 @@ def count(doc: Mapping[str, object], *path: str) -> int:
 
 
 def text(doc: Mapping[str, object], *path: str) -> str:
+    """A string field of a report ('' when missing or not a string)."""
     value = dig(doc, *path)
     return value if isinstance(value, str) else ""
 
@@ -101,10 +107,12 @@ class Install:
 
     @property
     def title(self) -> str:
+        """The install's name on the page: display name, else cluster uid, else agent id."""
         return self.display_name or self.cluster_uid or self.agent_id
 
 
 def not_ready(doc: Mapping[str, object], limit: int = 8) -> tuple[str, ...]:
+    """Names of what is not Ready, with its reason, at most `limit`."""
     names: list[str] = []
     for kind, label in LABELS.items():
         entries = doc.get(kind)
@@ -120,6 +128,7 @@ def payload_doc(report: StoredReport | None) -> Mapping[str, object]:
 
 
 def loads_object(data: bytes | str | None) -> Mapping[str, object]:
+    """A JSON object from stored bytes; {} for anything else."""
     try:
         doc = json.loads(data) if data else {}
     except (ValueError, RecursionError):  # deep nesting raises RecursionError
@@ -145,6 +154,7 @@ def digest(doc: Mapping[str, object]) -> dict[str, object]:
 
 
 def digest_text(doc: Mapping[str, object]) -> str:
+    """The page's digest of a report, as stored on the install's row."""
     return json.dumps(digest(doc), separators=(",", ":"))
 
 
@@ -173,11 +183,13 @@ def from_digest(agent: AgentRecord, kept: Mapping[str, object], gaps: int) -> In
 
 
 def bounded(value: object) -> int:
+    """A count within range, else 0 (the page renders whatever the store holds)."""
     ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
     return value if ok and isinstance(value, int) else 0
 
 
 def pair(value: object) -> tuple[int, int]:
+    """A (ready, total) pair within range."""
     if isinstance(value, list) and len(value) == 2:
         return bounded(value[0]), bounded(value[1])
     return 0, 0

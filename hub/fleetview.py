@@ -55,6 +55,8 @@ class FleetQuery:
 
     @classmethod
     def parse(cls, query: Mapping[str, Sequence[str]]) -> FleetQuery:
+        """The page's query from URL parameters (bounded, unknown values ignored)."""
+
         def one(name: str) -> str:
             return (query.get(name) or [""])[0].strip()[:200]
 
@@ -77,6 +79,7 @@ class FleetQuery:
 
 
 def matches(row: Install, query: FleetQuery, now: datetime) -> bool:
+    """Whether an install passes the search and filters."""
     if (
         query.q
         and query.q.lower()

@@ -16,6 +16,7 @@ EXTRA_STYLE = "section{margin:18px 0} h2{font-size:16px;margin:0 0 8px}"
 
 
 def bundle_rows(view: InstallView) -> str:
+    """The bundle history table's rows."""
     if not view.bundles:
         return '<tr><td colspan="2">No reports yet.</td></tr>'
     return "".join(
@@ -25,6 +26,7 @@ def bundle_rows(view: InstallView) -> str:
 
 
 def gap_rows(view: InstallView) -> str:
+    """The usage chain's gaps, or a line saying there are none."""
     if not view.gaps:
         return (
             '<p class="ok">No gaps: every usage window between the first and last is present.</p>'

@@ -45,6 +45,7 @@ class InstallView:
 def health_and_bundles(
     store: HubStore, agent_id: str
 ) -> tuple[dict[str, list[tuple[datetime, float]]], list[tuple[datetime, str]], int]:
+    """Ready share over time per kind, and bundle versions over time, from the reports."""
     reports = list(reversed(store.reports(agent_id, HISTORY, None)))
     health: dict[str, list[tuple[datetime, float]]] = {kind: [] for kind in KINDS}
     bundles: list[tuple[datetime, str]] = []
@@ -66,6 +67,7 @@ def health_and_bundles(
 def usage_by_day(
     ledger: UsageLedger | None, agent_id: str, now: datetime
 ) -> tuple[list[date], dict[tuple[date, str], float], list[Gap]]:
+    """Usage per tenant per day from the ledger, and its gaps."""
     if ledger is None:
         return [], {}, []
     first = (now - timedelta(days=USAGE_DAYS - 1)).date()

@@ -86,5 +86,6 @@ def support_bundles(rows: Sequence[SupportBundleRecord]) -> str:
 
 
 def table(head: str, rows: Sequence[str], width: int, empty: str) -> str:
+    """An HTML table; `empty` as its only row when there are no rows."""
     body = "".join(rows) or f'<tr><td colspan="{width}">{escape(empty)}</td></tr>'
     return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"

@@ -14,14 +14,17 @@ JSON = "application/json"
 
 
 def ref(name: str) -> dict[str, str]:
+    """A JSON reference to a schema."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
 def content(schema: Mapping[str, object]) -> dict[str, object]:
+    """A JSON body of `schema`."""
     return {"content": {JSON: {"schema": schema}}}
 
 
 def errors(*codes: int) -> dict[str, object]:
+    """The error answers with their meanings."""
     text = {
         400: "Malformed envelope or payload", 401: "Bad signature or missing/unknown token",
         403: "Expired token, a viewer asking for an admin call, or another agent or cluster",
@@ -34,10 +37,12 @@ def errors(*codes: int) -> dict[str, object]:
 
 
 def answers(success: dict[str, object], *codes: int) -> dict[str, object]:
+    """A success answer plus error answers."""
     return {**success, **errors(*codes)}
 
 
 def ack_responses(created: int, *codes: int) -> dict[str, object]:
+    """The answers of a call that returns a signed ack."""
     return {
         str(created): {"description": "Accepted; hub-signed ack", **content(ref("Envelope"))},
         "200": {"description": "Exact duplicate; the ack stored first", **content(ref("Envelope"))},
@@ -118,19 +123,23 @@ SCHEMAS: dict[str, object] = {
 
 
 def array_of(key: str, item: str) -> dict[str, object]:
+    """An object holding a list of `item` under `key`."""
     return {"type": "object", "properties": {key: {"type": "array", "items": ref(item)}}}
 
 
 def ok(description: str, schema: Mapping[str, object] | None = None) -> dict[str, object]:
+    """A 200 answer, with a JSON body when `schema` is given."""
     return {"description": description, **(content(schema) if schema else {})}
 
 
 def post(summary: str, responses: dict[str, object], **extra: object) -> dict[str, object]:
+    """A POST of an envelope."""
     body = {"required": True, **content(ref("Envelope"))}
     return {"post": {"summary": summary, "requestBody": body, "responses": responses, **extra}}
 
 
 def read_paths() -> dict[str, dict[str, object]]:
+    """The read API's paths."""
     paging = [
         AGENT_ID,
         {"name": "limit", "in": "query", "schema": {"type": "integer"}},
@@ -171,6 +180,7 @@ def read_paths() -> dict[str, dict[str, object]]:
 
 
 def write_paths() -> dict[str, dict[str, object]]:
+    """The agents' write paths: enrollment, reports, rotation, uploads."""
     rotated: dict[str, object] = {"200": ok("Hub-signed ack", ref("Envelope"))}
     rotated.update(errors(400, 401, 403, 404, 413, 422))
     uploaded: dict[str, object] = {"200": ok("Per-line results", ref("UploadResult"))}
@@ -213,6 +223,7 @@ def write_paths() -> dict[str, dict[str, object]]:
 
 
 def support_paths() -> dict[str, dict[str, object]]:
+    """The support bundle paths."""
     archive = {"required": True, "content": {"application/gzip": {}}}
     sha = {"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
@@ -240,6 +251,7 @@ def support_paths() -> dict[str, dict[str, object]]:
 
 
 def document() -> dict[str, object]:
+    """The whole OpenAPI 3.1 document."""
     paths = {**write_paths(), **support_paths()}
     for path, operations in read_paths().items():
         paths[path] = {**paths.get(path, {}), **operations}

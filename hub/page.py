@@ -44,6 +44,7 @@ COLUMNS = (
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
+    """How long ago, in words ('never' for no time)."""
     if moment is None:
         return "never"
     seconds = max(0, int((now - moment).total_seconds()))
@@ -54,16 +55,19 @@ def ago(moment: datetime | None, now: datetime) -> str:
 
 
 def ratio(pair: tuple[int, int]) -> str:
+    """ready/total, green when all are ready."""
     ready, total = pair
     css = "ok" if ready == total else "bad"
     return f'<span class="{css}">{ready}/{total}</span>'
 
 
 def badge(health: str) -> str:
+    """A health badge."""
     return f'<span class="badge b-{escape(health)}">{escape(health)}</span>'
 
 
 def notes(row: Install) -> str:
+    """Chain gaps, truncation and staleness flags of an install."""
     flags = []
     if row.chain_gaps:
         flags.append(f'<span class="warn">{row.chain_gaps} chain gap(s)</span>')
@@ -75,6 +79,7 @@ def notes(row: Install) -> str:
 
 
 def cells(row: Install, now: datetime) -> list[str]:
+    """One install's table cells."""
     pods, millicores, memory = row.usage
     missing = "".join(f"<li>{escape(item)}</li>" for item in row.not_ready)
     return [
@@ -96,10 +101,12 @@ def cells(row: Install, now: datetime) -> list[str]:
 
 
 def card(label: str, value: str) -> str:
+    """A summary card."""
     return f'<div class="card">{escape(label)}<b>{escape(value)}</b></div>'
 
 
 def totals(rows: Sequence[Install], now: datetime) -> str:
+    """The fleet totals above the table."""
     tenants = sum(r.ready["tenants"][1] for r in rows)
     ready = sum(r.ready["tenants"][0] for r in rows)
     cores = sum(r.usage[1] for r in rows) / 1000
@@ -117,6 +124,7 @@ def totals(rows: Sequence[Install], now: datetime) -> str:
 
 
 def options(name: str, label: str, values: Iterable[str], chosen: str) -> str:
+    """A select box of a filter."""
     items = "".join(
         f'<option value="{escape(v)}"{" selected" if v == chosen else ""}>{escape(v or "any")}'
         "</option>"
@@ -126,6 +134,7 @@ def options(name: str, label: str, values: Iterable[str], chosen: str) -> str:
 
 
 def filters(rows: Sequence[Install], query: FleetQuery) -> str:
+    """The search and filter form (a GET form: no JavaScript needed)."""
     customers = sorted({r.customer for r in rows if r.customer})
     bundles = sorted({r.bundle_version for r in rows if r.bundle_version})
     return (
@@ -143,6 +152,7 @@ def filters(rows: Sequence[Install], query: FleetQuery) -> str:
 
 
 def heading(label: str, key: str, query: FleetQuery) -> str:
+    """A sortable column heading."""
     if not key:
         return f"<th>{escape(label)}</th>"
     desc = not query.desc if query.sort == key else False
@@ -152,6 +162,7 @@ def heading(label: str, key: str, query: FleetQuery) -> str:
 
 
 def pager(query: FleetQuery, total: int) -> str:
+    """The page links."""
     pages = max(1, -(-total // query.per))
     first = (query.page - 1) * query.per + 1 if total else 0
     last = min(total, query.page * query.per)
@@ -166,6 +177,7 @@ def pager(query: FleetQuery, total: int) -> str:
 
 
 def document(title: str, body: str) -> str:
+    """A whole HTML page."""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"

@@ -19,6 +19,7 @@ from hub.sqlstore import SqlStore
 
 
 def load_psycopg() -> Any:
+    """The psycopg module; HubError saying how to install it when missing."""
     try:
         return importlib.import_module("psycopg")
     except ImportError as exc:
@@ -48,6 +49,7 @@ class PostgresStore(SqlStore):
         return mine
 
     def close(self) -> None:
+        """Close every connection this store opened."""
         with self.lock:
             for conn in self.opened:
                 conn.close()
@@ -61,11 +63,13 @@ class PostgresStore(SqlStore):
             yield cur
 
     def query(self, text: str, args: Sequence[Any] = ()) -> list[Any]:
+        """Run a read and return its rows."""
         with self.conn.cursor() as cur:
             cur.execute(self.sql(text), tuple(args))
             return list(cur.fetchall()) if cur.description else []
 
     def lock_schema(self, cur: Any) -> None:
+        """Take the migration lock (one process migrates, the others wait)."""
         # Several hub processes may start at once: one migrates, the others wait and find it done.
         cur.execute("SELECT pg_advisory_xact_lock(7010701)")
 

@@ -34,6 +34,7 @@ READ_PATHS = ("/", "/v1/agents", "/v1/usage", "/metrics")
 
 
 def header(scope: Scope, wanted: bytes) -> str | None:
+    """A request header, decoded."""
     for name, value in scope.get("headers", []):
         if name == wanted:
             return str(value.decode("latin-1"))
@@ -41,6 +42,7 @@ def header(scope: Scope, wanted: bytes) -> str | None:
 
 
 def bearer(scope: Scope) -> str | None:
+    """The bearer token of the request, if any."""
     value = header(scope, b"authorization")
     if value and value[:7].lower() == "bearer ":
         return value[7:].strip()
@@ -48,6 +50,7 @@ def bearer(scope: Scope) -> str | None:
 
 
 def session(scope: Scope) -> str | None:
+    """The session cookie's token, if any."""
     for part in (header(scope, b"cookie") or "").split(";"):
         name, _, value = part.strip().partition("=")
         if name == access.SESSION_COOKIE and value:
@@ -56,10 +59,12 @@ def session(scope: Scope) -> str | None:
 
 
 def rejected(exc: Rejection) -> Reply:
+    """The reply for a rejection."""
     return json_reply(exc.status, exc.to_dict())
 
 
 async def route(app: App, scope: Scope, receive: Receive) -> Reply:
+    """Route one request by method and path."""
     method, path = scope["method"], scope["path"]
     if method == "GET":
         return await get(app, scope, path)
@@ -97,6 +102,7 @@ async def agent_post(app: App, scope: Scope, receive: Receive, path: str) -> Rep
 
 
 async def admin(app: App, scope: Scope, receive: Receive, path: str) -> Reply:
+    """An admin call (bearer only, never the cookie)."""
     body = await app.body(scope, receive, MAX_FORM_BYTES)
     try:
         await app.call(access.authorize, app.hub.store, bearer(scope), "admin")
@@ -109,6 +115,7 @@ async def admin(app: App, scope: Scope, receive: Receive, path: str) -> Reply:
 
 
 async def get(app: App, scope: Scope, path: str) -> Reply:
+    """Route a GET: health, readiness, the page and the read API."""
     if path == "/healthz":
         return json_reply(200, {"status": "ok"})
     if path == "/readyz":
@@ -201,5 +208,6 @@ async def login(app: App, body: bytes) -> Reply:
 
 
 def logout_headers() -> tuple[tuple[str, str], ...]:
+    """Headers that end the page session."""
     cookie = f"{access.SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
     return (("location", "/login"), ("set-cookie", cookie))

@@ -34,10 +34,12 @@ MAX_UPLOAD_LINES = 2000
 
 
 def utc_now() -> datetime:
+    """The real clock."""
     return datetime.now(UTC)
 
 
 def token_sha256(token: str) -> str:
+    """The sha256 of an enrollment token, as stored."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -50,10 +52,12 @@ class Reply:
 
 
 def json_reply(status: int, doc: object) -> Reply:
+    """A JSON reply."""
     return Reply(status, json.dumps(doc, separators=(",", ":")).encode())
 
 
 def answer(action: Callable[[], Reply]) -> Reply:
+    """Run `action`; a rejection becomes its error reply."""
     try:
         return action()
     except Rejection as exc:
@@ -83,6 +87,7 @@ class Hub:
         return token
 
     def known_agent(self, agent_id: str) -> AgentRecord:
+        """The enrolled install; 404 when unknown."""
         agent = self.store.agent(agent_id)
         if agent is None:
             raise Rejection(404, "unknown_agent", f"agent '{agent_id}' is not enrolled")
@@ -91,9 +96,11 @@ class Hub:
     def enroll(
         self, token: str | None, body: bytes, max_age: timedelta = checks.MAX_AGE_LIVE
     ) -> Reply:
+        """Enroll an agent with a one-time token."""
         return answer(lambda: self.enroll_or_reject(token, body, max_age))
 
     def enroll_or_reject(self, token: str | None, body: bytes, max_age: timedelta) -> Reply:
+        """Enroll, or raise a rejection."""
         now = self.clock()
         claim = checks.check_enrollment(body, now, max_age)
         existing = self.store.agent(claim.agent_id)
@@ -115,6 +122,7 @@ class Hub:
         return Reply(201, ack)
 
     def usable_token(self, token: str | None, now: datetime) -> TokenRecord:
+        """The token's record if it may still be used; 401 otherwise."""
         if not token:
             raise Rejection(
                 401, "token_missing", "enrollment needs 'Authorization: Bearer <token>'"
@@ -132,6 +140,7 @@ class Hub:
         return record
 
     def ingest(self, agent_id: str, body: bytes, max_age: timedelta = checks.MAX_AGE_LIVE) -> Reply:
+        """Verify and store one report; the reply carries the signed ack."""
         reply = answer(lambda: self.ingest_or_reject(agent_id, body, max_age))
         outcome = {200: "duplicate", 202: "ingested"}.get(reply.status)
         if outcome is None:
@@ -152,6 +161,7 @@ class Hub:
             self.counts[("usage", self.usage.put(agent.agent_id, record, now))] += 1
 
     def ingest_or_reject(self, agent_id: str, body: bytes, max_age: timedelta) -> Reply:
+        """Verify and store one report, or raise a rejection."""
         now = self.clock()
         agent = self.known_agent(agent_id)
         header, payload, doc = checks.verify_report(body, agent, now)
@@ -175,9 +185,11 @@ class Hub:
         return Reply(202, signed)
 
     def rotate(self, agent_id: str, body: bytes) -> Reply:
+        """Rotate an install's key."""
         return answer(lambda: self.rotate_or_reject(agent_id, body))
 
     def rotate_or_reject(self, agent_id: str, body: bytes) -> Reply:
+        """Rotate an install's key, or raise a rejection."""
         now = self.clock()
         agent = self.known_agent(agent_id)
         rotation = checks.check_rotation(body, agent, now)
@@ -236,6 +248,7 @@ class Hub:
         return json_reply(200, {"results": results, **summary})
 
     def upload_line(self, line: bytes, token: str | None) -> Reply:
+        """One line of an upload: an enrollment or a report."""
         try:
             envelope = checks.envelope_of(line, "upload line")
         except Rejection as exc:
@@ -253,5 +266,6 @@ class Hub:
 
 
 def outcome_of(reply: Reply) -> dict[str, object]:
+    """The ack or the error of one upload line."""
     doc = json.loads(reply.body)
     return {"error": doc["error"]} if "error" in doc else {"ack": doc}

@@ -22,6 +22,7 @@ class JsonFormatter(logging.Formatter):
     """A log record as one JSON line: time, level, logger, message (already JSON is merged)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """One log record as a JSON line."""
         doc: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),

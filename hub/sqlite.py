@@ -31,9 +31,11 @@ class SqliteStore(SqlStore):
             raise HubError(f"cannot open SQLite database '{path}': {exc}") from exc
 
     def lock_schema(self, cur: Any) -> None:
+        """Take the write lock before migrating (DDL opens no transaction by itself)."""
         # sqlite3 does not open a transaction before DDL by itself: take the write lock now.
         cur.execute("BEGIN IMMEDIATE")
 
     def query(self, text: str, args: Sequence[Any] = ()) -> list[Any]:
+        """Run a read and return its rows."""
         # Outside a write, sqlite3 runs a SELECT in autocommit mode: no commit needed.
         return list(self.conn.execute(text, tuple(args)).fetchall())

@@ -30,14 +30,17 @@ FOURTEEN = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def to_text(moment: datetime | None) -> str | None:
+    """A time as stored."""
     return moment.isoformat() if moment is not None else None
 
 
 def from_text(text: str | None) -> datetime | None:
+    """A stored time."""
     return datetime.fromisoformat(text) if text is not None else None
 
 
 def agent_from_row(row: Sequence[Any]) -> AgentRecord:
+    """An install from its row."""
     enrolled = datetime.fromisoformat(row[3])
     return AgentRecord(
         agent_id=row[0], cluster_uid=row[1], public_key=row[2], enrolled_at=enrolled,
@@ -48,6 +51,7 @@ def agent_from_row(row: Sequence[Any]) -> AgentRecord:
 
 
 def report_from_row(row: Sequence[Any]) -> StoredReport:
+    """A report from its row."""
     issued, received = datetime.fromisoformat(row[4]), datetime.fromisoformat(row[5])
     return StoredReport(
         agent_id=row[0], seq=int(row[1]), nonce=row[2], payload_sha256=row[3], issued_at=issued,
@@ -67,10 +71,12 @@ class SqlStore:
     int_type = "INTEGER"
 
     def sql(self, text: str) -> str:
+        """The statement with this database's placeholders."""
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
+        """A cursor in a transaction: committed on success, rolled back on error."""
         cur = self.conn.cursor()
         try:
             yield cur
@@ -82,6 +88,7 @@ class SqlStore:
             cur.close()
 
     def run(self, text: str, args: Sequence[Any] = ()) -> list[Any]:
+        """Run a write in a transaction and return its rows."""
         with self.transaction() as cur:
             cur.execute(self.sql(text), tuple(args))
             return list(cur.fetchall()) if cur.description else []
@@ -122,10 +129,12 @@ class SqlStore:
             return int(cur.rowcount)
 
     def schema_version(self) -> int:
+        """The schema version applied."""
         rows = self.query("SELECT MAX(version) FROM schema_version")
         return int(rows[0][0] or 0)
 
     def add_token(self, token: TokenRecord) -> None:
+        """Store a new enrollment token (its hash)."""
         self.run(
             "INSERT INTO tokens (sha256, created_at, expires_at, customer, display_name) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -134,6 +143,7 @@ class SqlStore:
         )  # fmt: skip
 
     def token(self, sha256: str) -> TokenRecord | None:
+        """An enrollment token's record."""
         rows = self.query(
             "SELECT created_at, expires_at, used_by, customer, display_name FROM tokens "
             "WHERE sha256 = ?",
@@ -145,6 +155,7 @@ class SqlStore:
         return TokenRecord(sha256, created, expires, *rows[0][2:5])
 
     def enroll(self, token_sha256: str, agent: AgentRecord) -> bool:
+        """Use the token and create the install in one transaction; False if it was used."""
         try:
             with self.transaction() as cur:
                 cur.execute(
@@ -166,6 +177,7 @@ class SqlStore:
         return True
 
     def add_access_token(self, record: AccessRecord) -> bool:
+        """Store an access token (its hash); False when the name is taken."""
         try:
             self.run(
                 "INSERT INTO access_tokens (name, sha256, role, created_at) VALUES (?, ?, ?, ?)",
@@ -176,6 +188,7 @@ class SqlStore:
         return True
 
     def access_token(self, sha256: str) -> AccessRecord | None:
+        """An access token's record."""
         rows = self.query(
             "SELECT name, role, created_at, revoked_at FROM access_tokens WHERE sha256 = ?",
             [sha256],
@@ -186,6 +199,7 @@ class SqlStore:
         return AccessRecord(name, sha256, role, datetime.fromisoformat(created), from_text(revoked))
 
     def revoke_access_token(self, name: str, when: datetime) -> bool:
+        """Revoke a live access token; False when there is none by that name."""
         with self.transaction() as cur:
             cur.execute(
                 self.sql("UPDATE access_tokens SET revoked_at = ? "
@@ -195,14 +209,17 @@ class SqlStore:
             return bool(cur.rowcount == 1)
 
     def agent(self, agent_id: str) -> AgentRecord | None:
+        """One install."""
         rows = self.query(f"SELECT {AGENT_COLUMNS} FROM agents WHERE agent_id = ?", [agent_id])
         return agent_from_row(rows[0]) if rows else None
 
     def agents(self) -> list[AgentRecord]:
+        """Every install."""
         rows = self.query(f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id")
         return [agent_from_row(row) for row in rows]
 
     def rotate_key(self, agent_id: str, new_key: str, grace_until: datetime) -> None:
+        """Keep the old key for a grace period beside the new one."""
         self.run(
             "UPDATE agents SET previous_key = public_key, previous_until = ?, public_key = ? "
             "WHERE agent_id = ?",
@@ -210,6 +227,7 @@ class SqlStore:
         )
 
     def ack_for(self, agent_id: str, payload_sha256: str) -> bytes | None:
+        """The ack already given for a payload (replays get the same answer)."""
         rows = self.query(
             "SELECT ack FROM reports WHERE agent_id = ? AND payload_sha256 = ?",
             (agent_id, payload_sha256),
@@ -217,6 +235,7 @@ class SqlStore:
         return bytes(rows[0][0]) if rows else None
 
     def add_report(self, report: StoredReport) -> bool:
+        """Store a report and advance the install's seq in one transaction; False on a duplicate."""
         try:
             with self.transaction() as cur:
                 cur.execute(
@@ -239,6 +258,7 @@ class SqlStore:
         return True
 
     def reports(self, agent_id: str, limit: int, before_seq: int | None) -> list[StoredReport]:
+        """An install's reports, newest first."""
         # `seq <= bound` with the largest 64-bit value: a report at seq 2⁶³-1 is still listed.
         bound, compare = (before_seq, "<") if before_seq is not None else (2**63 - 1, "<=")
         rows = self.query(
@@ -249,6 +269,7 @@ class SqlStore:
         return [report_from_row(row) for row in rows]
 
     def latest_reports(self) -> dict[str, StoredReport]:
+        """The latest report of each install."""
         rows = self.query(
             f"SELECT {', '.join('r.' + c.strip() for c in REPORT_COLUMNS.split(','))} "
             "FROM reports r JOIN agents a ON a.agent_id = r.agent_id AND r.seq = a.last_seq"
@@ -256,8 +277,10 @@ class SqlStore:
         return {row[0]: report_from_row(row) for row in rows}
 
     def gap_counts(self) -> dict[str, int]:
+        """The number of chain gaps of each install."""
         rows = self.query("SELECT agent_id, SUM(chain_gap) FROM reports GROUP BY agent_id")
         return {row[0]: int(row[1] or 0) for row in rows}
 
     def close(self) -> None:
+        """Close the connection."""
         self.conn.close()

@@ -69,8 +69,12 @@ class StoredReport:
 
 
 class HubStore(Protocol):
-    def add_token(self, token: TokenRecord) -> None: ...
-    def token(self, sha256: str) -> TokenRecord | None: ...
+    def add_token(self, token: TokenRecord) -> None:
+        """Store a new enrollment token (its hash)."""
+
+    def token(self, sha256: str) -> TokenRecord | None:
+        """An enrollment token's record."""
+
     def enroll(self, token_sha256: str, agent: AgentRecord) -> bool:
         """Use the token and create the agent atomically; False if the token was used meanwhile."""
         ...
@@ -79,21 +83,35 @@ class HubStore(Protocol):
         """False (nothing stored) if a token of that name exists, revoked or not."""
         ...
 
-    def access_token(self, sha256: str) -> AccessRecord | None: ...
+    def access_token(self, sha256: str) -> AccessRecord | None:
+        """An access token's record."""
+
     def revoke_access_token(self, name: str, when: datetime) -> bool:
         """False if no live token has that name."""
         ...
 
-    def agent(self, agent_id: str) -> AgentRecord | None: ...
-    def agents(self) -> list[AgentRecord]: ...
-    def rotate_key(self, agent_id: str, new_key: str, grace_until: datetime) -> None: ...
-    def ack_for(self, agent_id: str, payload_sha256: str) -> bytes | None: ...
+    def agent(self, agent_id: str) -> AgentRecord | None:
+        """One install."""
+
+    def agents(self) -> list[AgentRecord]:
+        """Every install."""
+
+    def rotate_key(self, agent_id: str, new_key: str, grace_until: datetime) -> None:
+        """Keep the old key for a grace period beside the new one."""
+
+    def ack_for(self, agent_id: str, payload_sha256: str) -> bytes | None:
+        """The ack already given for a payload."""
+
     def add_report(self, report: StoredReport) -> bool:
         """Store and advance `last_seq`; False (nothing stored) if `seq` is not above it."""
         ...
 
-    def reports(self, agent_id: str, limit: int, before_seq: int | None) -> list[StoredReport]: ...
-    def latest_reports(self) -> dict[str, StoredReport]: ...
+    def reports(self, agent_id: str, limit: int, before_seq: int | None) -> list[StoredReport]:
+        """An install's reports, newest first."""
+
+    def latest_reports(self) -> dict[str, StoredReport]:
+        """The latest report of each install."""
+
     def gap_counts(self) -> dict[str, int]:
         """How many stored reports of each agent were flagged with a chain gap."""
         ...
@@ -106,4 +124,5 @@ class HubStore(Protocol):
         """The applied schema version; also the readiness probe's round trip to the database."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the store."""

@@ -32,6 +32,7 @@ CATEGORY = "support"
 
 
 def sql_store(hub: Hub) -> SqlStore:
+    """The SQL store; 501 when this hub's store cannot keep support bundles."""
     if not isinstance(hub.store, SqlStore):
         raise Rejection(501, "not_supported", "this hub's store does not keep support bundles")
     return hub.store
@@ -54,6 +55,7 @@ def receive(hub: Hub, agent_id: str, body: bytes, token: str | None) -> Reply:
 
 
 def store_upload(hub: Hub, agent_id: str, body: bytes, token: str | None) -> Reply:
+    """Verify and store an uploaded support bundle."""
     now, store = hub.clock(), sql_store(hub)
     agent = hub.known_agent(agent_id)
     if token:

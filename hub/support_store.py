@@ -41,6 +41,7 @@ class SupportBundleRecord:
 
 
 def record_of(row: Sequence[Any]) -> SupportBundleRecord:
+    """A support bundle's record from its row."""
     return SupportBundleRecord(
         row[0], row[1], int(row[2]), int(row[3]), int(row[4]), row[5],
         datetime.fromisoformat(row[6]), row[7],

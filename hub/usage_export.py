@@ -23,6 +23,7 @@ CSV_HEADER = (
 
 
 def row_doc(row: LedgerRow) -> dict[str, object]:
+    """One ledger row as JSON."""
     record = row.record
     return {
         "install_id": row.install_id,
@@ -51,6 +52,7 @@ def to_csv(rows: Sequence[LedgerRow]) -> str:
 
 
 def gap_doc(gap: Gap) -> dict[str, object]:
+    """One gap as JSON."""
     return {
         "install_id": gap.install_id,
         "tenant": gap.tenant,

@@ -29,6 +29,7 @@ def _t(moment: datetime) -> str:
 
 
 def row_of(row: Sequence[Any]) -> LedgerRow:
+    """A ledger row from its database row."""
     start, end = rfc3339.parse_time(row[5]), rfc3339.parse_time(row[6])
     received = rfc3339.parse_time(row[10])
     assert start

@@ -21,6 +21,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json",
 
 
 def when(text: str, name: str) -> datetime:
+    """A time parameter; 400 naming it when unreadable."""
     moment = rfc3339.parse_time(text)
     if moment is None:
         raise Rejection(400, "malformed", f"`{name}` must be an RFC 3339 time")
