@@ -282,7 +282,7 @@ async def run(
             and await count_ready(kube, "Application", f"agent-app-{tag}-") >= n
         )
 
-    await wait_until(all_ready, 120 + n * (10 if helm else 2))  # helm installs take seconds each
+    await wait_until(all_ready, 120 + n * (20 if helm else 2))  # helm waits for each rollout
     total = time.monotonic() - started
     peak = agent.rss("VmHWM")
     await asyncio.sleep(20)  # idle: past the agent's periodic heap trim
