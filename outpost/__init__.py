@@ -1,0 +1,1 @@
+"""The `outpost` command's root: mounts every package's commands (see `outpost.cli`)."""

@@ -1,0 +1,1 @@
+"""The agent process: leader lease, watches feeding triggers, the work queue, metrics."""

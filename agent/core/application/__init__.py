@@ -1,0 +1,1 @@
+"""Applications: the spec, and the decision for manifest and Helm applications."""

@@ -1,0 +1,1 @@
+"""kstatus-style health: the vocabulary (`state`), per-kind rules (`workloads`), `assess`."""

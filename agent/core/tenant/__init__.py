@@ -1,0 +1,1 @@
+"""Tenants: the spec with its defaults, the objects that isolate a tenant, the decision."""

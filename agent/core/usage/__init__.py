@@ -1,0 +1,1 @@
+"""Usage metering, pure: fixed windows, what each meter counts, the running ledger."""
