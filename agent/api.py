@@ -49,6 +49,8 @@ class ConditionType:
     """Bundle only: the signed manifest, keyring chain and content digests verified."""
     APPLIED = "Applied"
     """Bundle only: every resource of the bundle was applied to the cluster."""
+    PREFLIGHT_PASSED = "PreflightPassed"
+    """Bundle only: the bundle's strict preflight checks passed before anything was applied."""
 
 
 class Reason:
@@ -109,6 +111,11 @@ class Reason:
     """Applied=True: every resource in the bundle was applied."""
     NOT_APPLIED = "NotApplied"
     """Applied=False: the bundle is verified but its resources are not (all) applied yet."""
+    PREFLIGHT_PASSED = "PreflightPassed"
+    """PreflightPassed=True: every strict preflight check passed (non-strict failures warn)."""
+    PREFLIGHT_FAILED = "PreflightFailed"
+    """PreflightPassed=False, Ready=False: a strict preflight check failed; nothing of the
+    bundle is applied and the bundle in force stays in force."""
     ENTITLEMENT_EXCEEDED = "EntitlementExceeded"
     """Ready=False: beyond the licence's maxTenants/maxApplications this object was created last;
     nothing of it is applied or deleted until the licence allows it."""

@@ -1,9 +1,9 @@
 """Build a signed bundle from a source directory and OCI layouts.
 
 I/O: reads `SRC/crds/*.yaml`, `SRC/charts/*` (chart directories, packed here, or `.tgz`),
-`SRC/resources/*.yaml` and the `--image` layout directories; writes one bundle tar. Refuses to
-sign unless the keyring chain verifies and the signing keys meet the keyring's `bundle` threshold,
-so a bundle that no customer could verify is never produced.
+`SRC/resources/*.yaml`, `SRC/preflight/*.yaml` and the `--image` layout directories; writes one
+bundle tar. Refuses to sign unless the keyring chain verifies and the signing keys meet the
+keyring's `bundle` threshold, so a bundle that no customer could verify is never produced.
 """
 
 from __future__ import annotations
@@ -126,9 +126,10 @@ def collect(request: BuildRequest, now: datetime) -> tuple[Manifest, list[Conten
     charts = [load_chart(p) for p in _listing(request.source / "charts", charts=True)]
     paths = sorted(_listing(request.source / "resources"), key=lambda p: (_order(p), p.name))
     resources = [(_order(p), _yaml_content(p, "resources")) for p in paths]
+    preflight = [_yaml_content(p, "preflight") for p in _listing(request.source / "preflight")]
     images = merge_layouts(list(request.images))
     contents = [*crds, *(Content.from_bytes(c.path, c.data) for c in charts)]
-    contents += [c for _, c in resources] + list(images.contents)
+    contents += [c for _, c in resources] + preflight + list(images.contents)
     _check_unique(contents)
     manifest = Manifest(
         request.product,
@@ -143,6 +144,7 @@ def collect(request: BuildRequest, now: datetime) -> tuple[Manifest, list[Conten
         crds=tuple(c.path for c in crds),
         charts=tuple(ChartEntry(c.path, c.name, c.version) for c in charts),
         resources=tuple(ResourceEntry(c.path, order) for order, c in resources),
+        preflight=tuple(c.path for c in preflight),
     )
     return manifest, contents, images.documents
 

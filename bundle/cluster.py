@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from bundle.errors import BundleError
 from bundle.importplan import (
     CONTENT_LABEL,
 )
 from bundle.keyring import Keyring
+from bundle.preflight import ClusterFacts, quantity
 from bundle.trustfloor import Floor, check_floor, floor_from_data, floor_to_data, raised
 from facts.api import BUNDLE, GROUP, LICENSE, TRUST_FLOOR_CONFIGMAP, VERSION
 from facts.objects import KubeObject
@@ -25,6 +26,7 @@ PLURAL = BUNDLE.plural
 FLOOR_ATTEMPTS = 5
 WORKERS = 8
 ALREADY = "already-imported"
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
 
@@ -41,6 +43,7 @@ class Cluster:
         except (config.ConfigException, OSError, ValueError, TypeError) as exc:
             where = kubeconfig or "$KUBECONFIG or ~/.kube/config"
             raise BundleError(f"cannot load Kubernetes credentials from {where}: {exc}") from exc
+        self.api = api
         self.core = client.CoreV1Api(api)
         self.custom = client.CustomObjectsApi(api)
 
@@ -183,3 +186,47 @@ class Cluster:
                 GROUP, VERSION, LICENSE.plural, name, replaced
             )
         return "replaced"
+
+    def preflight_facts(self, resources: list[str]) -> ClusterFacts:
+        """What preflight checks are decided on: version, nodes, storage classes, CRDs, and
+        which of `resources` (group/version/Kind) discovery lists."""
+        from kubernetes import client
+
+        # Any: the client's generated models type every field Optional.
+        nodes: Any = []
+        classes: Any = []
+        crds: Any = []
+        version = ""
+        with self._call("read the cluster for preflight checks"):
+            nodes = self.core.list_node().items
+            classes = client.StorageV1Api(self.api).list_storage_class().items
+            crds = client.ApiextensionsV1Api(self.api).list_custom_resource_definition().items
+            version = str(client.VersionApi(self.api).get_code().git_version)
+        nodes, classes, crds = cast(Any, nodes), cast(Any, classes), cast(Any, crds)
+        allocatable = [n.status.allocatable or {} for n in nodes]
+        return ClusterFacts(
+            version=version,
+            nodes=len(nodes),
+            cpu=sum(quantity(a.get("cpu", 0)) for a in allocatable),
+            memory=sum(quantity(a.get("memory", 0)) for a in allocatable),
+            storage_classes={
+                c.metadata.name: (c.metadata.annotations or {}).get(DEFAULT_CLASS) == "true"
+                for c in classes
+            },
+            api_resources=frozenset(self._served(resources)),
+            crds=frozenset(c.metadata.name for c in crds),
+        )
+
+    def _served(self, wanted: list[str]) -> set[str]:
+        served: set[str] = set()
+        for group_version in sorted({w.rsplit("/", 1)[0] for w in wanted if "/" in w}):
+            path = f"/api/{group_version}" if group_version == "v1" else f"/apis/{group_version}"
+            doc: Any = None
+            with self._call(f"read discovery {path}", ok=(404,)):
+                doc = self.api.call_api(
+                    path, "GET", auth_settings=["BearerToken"], response_type="object",
+                    _return_http_data_only=True,
+                )  # fmt: skip
+            kinds = (doc or {}).get("resources") or ()
+            served |= {f"{group_version}/{r.get('kind')}" for r in kinds}
+        return served

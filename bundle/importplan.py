@@ -38,9 +38,9 @@ def content_name(sha256: str) -> str:
 
 
 def needed(manifest: Manifest) -> list[FileEntry]:
-    """The files the agent reads (CRDs, resources, charts), once each, in manifest order."""
+    """The files the agent reads (CRDs, resources, charts, preflight), once each, in order."""
     paths = [*manifest.crds, *(r.path for r in manifest.resources)]
-    paths += [c.path for c in manifest.charts]
+    paths += [c.path for c in manifest.charts] + list(manifest.preflight)
     return [manifest.file(p) for p in dict.fromkeys(paths)]
 
 

@@ -22,7 +22,7 @@ from bundle.paths import parent_dirs, path_problem
 from bundle.timestamps import format_time, parse_time
 
 SCHEMA = "outpost.dev/bundle-manifest/v1"
-CONTENT_TOPS = ("crds", "charts", "resources", "images", "attestations", "sbom")
+CONTENT_TOPS = ("crds", "charts", "resources", "preflight", "images", "attestations", "sbom")
 MAX_FILES = 100_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -101,6 +101,8 @@ class Manifest:
     resources: tuple[ResourceEntry, ...] = ()
     base: BaseRef | None = None
     referrers: tuple[ReferrerEntry, ...] = ()
+    preflight: tuple[str, ...] = ()
+    """`preflight/*.yaml`: Preflight objects whose checks run before anything is applied."""
 
     @property
     def total_bytes(self) -> int:
@@ -131,6 +133,8 @@ class Manifest:
             doc["base"] = self.base.to_dict()
         if self.referrers:
             doc["referrers"] = [r.to_dict() for r in self.referrers]
+        if self.preflight:  # only when present: manifests without checks keep their bytes
+            doc["preflight"] = [{"path": p} for p in self.preflight]
         return doc
 
     def _core_dict(self) -> dict[str, Any]:
@@ -222,6 +226,7 @@ def _build(doc: dict[str, Any]) -> Manifest:
         ),
         base=_base(doc["base"]) if "base" in doc else None,
         referrers=tuple(_referrer(r) for r in doc.get("referrers", [])),
+        preflight=tuple(_text(c["path"], "preflight") for c in doc.get("preflight", [])),
     )
 
 
@@ -276,7 +281,7 @@ def check_consistency(manifest: Manifest) -> None:
     if clash:
         raise ManifestError(f"manifest check failed: '{clash[0]}' is both a file and a directory")
     referenced = [*manifest.crds, *(c.path for c in manifest.charts)]
-    referenced += [r.path for r in manifest.resources]
+    referenced += [r.path for r in manifest.resources] + list(manifest.preflight)
     for path in referenced:
         if path not in seen:
             raise ManifestError(f"manifest check failed: '{path}' is referenced but not in `files`")

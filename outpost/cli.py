@@ -20,6 +20,7 @@ from airgap.errors import AirgapError
 from bundle.cli import bundle, keys
 from bundle.errors import BundleError
 from bundle.license_cli import license_group
+from bundle.preflight_cli import preflight_command
 from devcluster.cli import dev
 from devcluster.errors import DevClusterError
 from facts.api import product_version
@@ -48,7 +49,18 @@ def cli(debug: bool) -> None:
     """Outpost: apply a vendor's signed specs inside this cluster, report signed status home."""
 
 
-for command in (keys, bundle, license_group, airgap, agent_group, HUB, status, support_bundle, dev):
+for command in (
+    keys,
+    bundle,
+    license_group,
+    preflight_command,
+    airgap,
+    agent_group,
+    HUB,
+    status,
+    support_bundle,
+    dev,
+):
     if command is not None:
         cli.add_command(command)
 

@@ -9,7 +9,7 @@ status and the status report alike, by the import lineage rule of `bundle.lineag
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from bundle.errors import VerificationError
 from bundle.keyring import Keyring
 from bundle.lineage import Imported, in_force
 from bundle.manifest import Manifest, VerifiedManifest, verify_manifest
+from bundle.preflight import Result, failed
 from bundle.stored import verify_chain
 from facts.rfc3339 import format_time
 
@@ -121,15 +122,47 @@ class BundleObservation:
     applied: tuple[ObjectRef, ...] = ()
     pending: tuple[str, ...] = ()
     waiting: tuple[str, ...] = ()
+    preflight: tuple[Result, ...] | None = None
+    """The preflight results of this visit (None: not run now; the last ones stay in status)."""
 
 
 def decide_bundle(obs: BundleObservation, now: datetime) -> Decision:
-    """Conditions Verified, Applied and Ready, and the evidence, for one visit."""
+    """Conditions Verified, Applied, PreflightPassed and Ready, and the evidence, for one visit."""
     fields: Obj = {"applied": [ref.to_dict() for ref in obs.applied]}
     if isinstance(obs.verification, Problem):
         return finish(obs.bundle, _refused(obs.verification), fields, now)
     fields["evidence"] = obs.verification.to_dict()
-    return finish(obs.bundle, _verified(obs.pending, obs.waiting), fields, now)
+    outcome = _verified(obs.pending, obs.waiting)
+    if obs.preflight is not None:
+        fields["preflight"] = [r.to_dict() for r in obs.preflight]
+        outcome = replace(outcome, extra=(*outcome.extra, _preflight_verdict(obs.preflight)))
+        if failed(obs.preflight):
+            outcome = _preflight_refused(outcome)
+    return finish(obs.bundle, outcome, fields, now)
+
+
+def _preflight_verdict(results: Sequence[Result]) -> Verdict:
+    strict, loose = failed(results), failed(results, strict=False)
+    if strict:
+        shown = "; ".join(f"{r.name} ({r.message})" for r in strict)
+        message = (
+            f"Strict preflight checks failed: {shown}. Nothing of this bundle is applied; the"
+            " bundle in force stays in force."
+        )
+        return Verdict(api.ConditionType.PREFLIGHT_PASSED, "False", api.Reason.PREFLIGHT_FAILED,
+                       message)  # fmt: skip
+    warned = f" Warnings: {'; '.join(f'{r.name} ({r.message})' for r in loose)}." if loose else ""
+    message = f"{len(results)} preflight checks run; every strict one passed.{warned}"
+    return Verdict(api.ConditionType.PREFLIGHT_PASSED, "True", api.Reason.PREFLIGHT_PASSED,
+                   message)  # fmt: skip
+
+
+def _preflight_refused(outcome: Outcome) -> Outcome:
+    pre = next(v for v in outcome.extra if v.type == api.ConditionType.PREFLIGHT_PASSED)
+    applied = Verdict(api.ConditionType.APPLIED, "False", api.Reason.NOT_APPLIED, pre.message)
+    extra = tuple(v for v in outcome.extra if v.type != api.ConditionType.APPLIED)
+    return Outcome("False", api.Reason.PREFLIGHT_FAILED, pre.message, stalled=True,
+                   extra=(*extra, applied))  # fmt: skip
 
 
 def _refused(problem: Problem) -> Outcome:

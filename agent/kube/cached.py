@@ -96,6 +96,10 @@ class CachedKube:
     ) -> None:
         await self.kube.create_event(involved, event_type, reason, message, now)
 
+    async def get_path(self, path: str) -> dict[str, Any]:
+        """GET a path (discovery documents), never cached: preflight needs the current answer."""
+        return await self.kube.get_path(path)
+
     async def version(self) -> dict[str, Any]:
         """The API server's version (reused for VERSION_SECONDS)."""
         now = time.monotonic()

@@ -32,13 +32,14 @@ from agent.core.objects import Obj, ObjectRef, out_of_sync, ref_of, with_labels
 from agent.errors import KubeError
 from agent.kube.events import Notice, emit
 from agent.reconcilers import license as licensing
-from agent.reconcilers import trustfloor
+from agent.reconcilers import preflight, trustfloor
 from agent.reconcilers.act import act, apply_all, prune_all, report, report_failure, strip
 from agent.reconcilers.content import read_content, read_trust_root
 from agent.reconcilers.context import Context, KubeObject
 from agent.reconcilers.relocate import relocated
 from bundle.errors import VerificationError
 from bundle.lineage import APPLIED_AT, Imported, format_applied, in_force, lineage, superseded_by
+from bundle.preflight import Result, failed
 from bundle.rollback import Applied, decide, verify_permit
 from bundle.trustfloor import applied_from_data, latest
 from facts import rfc3339
@@ -91,13 +92,33 @@ async def reconcile(ctx: Context, name: str) -> float | None:
         _admit(checked, bundle, last, now)
     except VerificationError as exc:
         return await refuse(ctx, bundle, api.Reason.ROLLBACK_REFUSED, str(exc))
+    dropped = _applied_refs(family[previous.name]) if previous else ()
+    return await _first_apply(ctx, bundle, checked, dropped)
+
+
+async def _first_apply(
+    ctx: Context, bundle: KubeObject, checked: Checked, dropped: Sequence[ObjectRef]
+) -> float | None:
+    """Preflight, then remember the sequence as applied, then apply (a Bundle's first time)."""
+    m, now = checked.manifest, ctx.now()
+    try:
+        results = await preflight.run(ctx, bundle, checked)
+    except VerificationError as exc:
+        return await refuse(ctx, bundle, api.Reason.VERIFICATION_FAILED, str(exc))
+    except KubeError as exc:
+        return await report_failure(ctx, bundle, exc)
+    if results is not None:
+        await preflight.warn(ctx, bundle, results)
+        if failed(results):  # the bundle in force stays in force: nothing of this one is applied
+            obs = BundleObservation(bundle, _evidence(bundle, checked, now), preflight=results)
+            return await act(ctx, bundle, decide_bundle(obs, ctx.now()))
+    # Remembered only once preflight passed: a refused bundle must not count as applied.
     try:
         applied = Applied(m.sequence, checked.verified.digest)
         await trustfloor.remember(ctx, m.product, m.channel, applied)
     except KubeError as exc:
         return await report_failure(ctx, bundle, exc)
-    dropped = _applied_refs(family[previous.name]) if previous else ()
-    return await _apply(ctx, bundle, checked, dropped, first=True)
+    return await _apply(ctx, bundle, checked, dropped, first=True, preflight=results)
 
 
 async def _bundles(ctx: Context) -> list[KubeObject]:
@@ -148,7 +169,13 @@ def _applied_refs(bundle: KubeObject) -> tuple[ObjectRef, ...]:
 
 
 async def _apply(
-    ctx: Context, bundle: KubeObject, checked: Checked, dropped: Sequence[ObjectRef], first: bool
+    ctx: Context,
+    bundle: KubeObject,
+    checked: Checked,
+    dropped: Sequence[ObjectRef],
+    first: bool,
+    *,
+    preflight: tuple[Result, ...] | None = None,
 ) -> float | None:
     """CRDs, then resources, then prune; `first` marks the Bundle as the one now in force."""
     try:
@@ -170,7 +197,8 @@ async def _apply(
     waiting = [str(r) for r in sorted(wanted) if _awaited(r, live.get(r), r in written)]
     now = ctx.now()
     evidence = _evidence(bundle, checked, now)
-    obs = BundleObservation(bundle, evidence, tuple(sorted(wanted)), tuple(pending), tuple(waiting))
+    obs = BundleObservation(bundle, evidence, tuple(sorted(wanted)), tuple(pending),
+                            tuple(waiting), preflight)  # fmt: skip
     again = await act(ctx, bundle, decide_bundle(obs, now))
     if first:
         await _mark_applied(ctx, bundle, now)

@@ -67,6 +67,9 @@ class KubeApi(Protocol):
     async def version(self) -> dict[str, Any]:
         """The API server's version."""
 
+    async def get_path(self, path: str) -> dict[str, Any]:
+        """GET a path of the API server (discovery documents)."""
+
 
 class TriggersPort(Protocol):
     """The runtime's trigger map as the reconcilers use it (see agent.runtime.triggers)."""
