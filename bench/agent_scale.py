@@ -282,7 +282,11 @@ async def run(
             and await count_ready(kube, "Application", f"agent-app-{tag}-") >= n
         )
 
-    await wait_until(all_ready, 120 + n * (20 if helm else 2))  # helm waits for each rollout
+    try:
+        await wait_until(all_ready, 120 + n * (20 if helm else 2))  # helm waits for each rollout
+    except SystemExit:
+        agent.stop()  # never leave the agent running against a control plane going down
+        raise
     total = time.monotonic() - started
     peak = agent.rss("VmHWM")
     await asyncio.sleep(20)  # idle: past the agent's periodic heap trim
