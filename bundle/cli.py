@@ -27,6 +27,7 @@ from bundle.keyfiles import load_private, read, write_new
 from bundle.keyring import Keyring, decode_chain
 from bundle.keys_cli import register
 from bundle.manifest import VerifiedManifest
+from bundle.plan_cli import plan_command
 from bundle.rollback import Applied, DowngradePermit, decide, sign_permit, verify_permit
 from bundle.stored import verify_chain
 from bundle.timestamps import now_utc, parse_duration
@@ -51,6 +52,9 @@ register(keys)
 @click.group("bundle")
 def bundle() -> None:
     """Build, verify, inspect and apply signed bundles."""
+
+
+bundle.add_command(plan_command)
 
 
 @bundle.command("build")

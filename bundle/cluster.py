@@ -230,3 +230,18 @@ class Cluster:
             kinds = (doc or {}).get("resources") or ()
             served |= {f"{group_version}/{r.get('kind')}" for r in kinds}
         return served
+
+    def content_bytes(self, ref: dict[str, Any]) -> bytes:
+        """One stored content file's bytes from its ConfigMap (checked by the caller)."""
+        import base64
+
+        name, namespace = str(ref.get("name")), str(ref.get("namespace"))
+        key = str(ref.get("key", "content"))
+        found: Any = None
+        with self._call(f"read ConfigMap '{namespace}/{name}'"):
+            found = self.core.read_namespaced_config_map(name, namespace)
+        if key in (found.binary_data or {}):
+            return base64.b64decode(found.binary_data[key])
+        if key in (found.data or {}):
+            return str(found.data[key]).encode()
+        raise BundleError(f"content check failed: ConfigMap '{namespace}/{name}' has no '{key}'")
