@@ -161,7 +161,10 @@ async def visit_once(
     start = ledger.resume(stored, last.written if last else None, last.state if last else None)
     items, tenants = await store.gather()
     after = ledger.visit(ledger.resize(start, window_seconds, now), items, tenants, now)
-    if not (version is None or ledger.urgent(stored, after) or (due and after != stored)):
+    # A first checkpoint waits like any other (until `due`): pods are credited from their own
+    # start times, so a restart before it loses nothing, and a restart over a cluster that is
+    # already in sync stays write-free.
+    if not (ledger.urgent(stored, after) or (due and (version is None or after != stored))):
         return Visit(after, last.written if last else stored, False)
     try:
         await store.save(after, version)
