@@ -116,6 +116,9 @@ class Reason:
     PREFLIGHT_FAILED = "PreflightFailed"
     """PreflightPassed=False, Ready=False: a strict preflight check failed; nothing of the
     bundle is applied and the bundle in force stays in force."""
+    ROLLED_BACK = "RolledBack"
+    """Ready=False, Stalled: the upgraded Bundle's Tenants and Applications were not all Ready
+    within `spec.upgrade.healthTimeout`; the Bundle it replaced is in force again."""
     ENTITLEMENT_EXCEEDED = "EntitlementExceeded"
     """Ready=False: beyond the licence's maxTenants/maxApplications this object was created last;
     nothing of it is applied or deleted until the licence allows it."""

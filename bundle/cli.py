@@ -192,6 +192,11 @@ class Admission:
 @click.option("--permit", type=EXISTING_FILE, help="Signed downgrade permit for this bundle.")
 @click.option("--skip-images", is_flag=True, help="Images are already in your registry.")
 @click.option("--dry-run", is_flag=True, help="Verify and print the plan; write nothing.")
+@click.option(
+    "--health-timeout", default="", metavar="DURATION",
+    help="Roll back to the bundle in force if this upgrade's Tenants and Applications are not"
+    " all Ready within it (e.g. 20s, 10m; default 10m).",
+)  # fmt: skip
 @OUTPUT
 def apply_command(**opts: Any) -> None:
     """Verify a bundle, store its content in the cluster and hand it to the agent.
@@ -209,6 +214,7 @@ def apply_command(**opts: Any) -> None:
     request = ApplyRequest(
         path, read(opts["trust"], "trust root"), opts["namespace"],
         read(permit, "permit") if permit else None, opts["skip_images"], opts["dry_run"],
+        health_timeout=opts["health_timeout"],
     )  # fmt: skip
     cluster = Cluster(opts["kubeconfig"])
     try:

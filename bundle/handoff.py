@@ -76,6 +76,8 @@ class ApplyRequest:
     skip_images: bool = False
     dry_run: bool = False
     continue_if_imported: bool = False
+    health_timeout: str = ""
+    """`spec.upgrade.healthTimeout` of the Bundle ("" = the agent's default, 10m)."""
 
 
 class AlreadyImported(Exception):
@@ -241,6 +243,8 @@ class Handoff:
             verified.verified, verified.chain, verified.manifest_envelope,
             self.request.namespace, self.request.permit,
         )  # fmt: skip
+        if self.request.health_timeout:
+            body["spec"]["upgrade"] = {"healthTimeout": self.request.health_timeout}
         if registry:
             body["spec"]["registry"] = registry
         self.cluster.create_bundle(body)

@@ -29,10 +29,11 @@ from agent.core.conditions import Outcome, Problem, Verdict
 from agent.core.decision import finish
 from agent.core.health.state import condition
 from agent.core.objects import Obj, ObjectRef, out_of_sync, ref_of, with_labels
+from agent.core.upgrade import PREVIOUS, rollback_due
 from agent.errors import KubeError
 from agent.kube.events import Notice, emit
 from agent.reconcilers import license as licensing
-from agent.reconcilers import preflight, trustfloor
+from agent.reconcilers import preflight, trustfloor, upgrade
 from agent.reconcilers.act import act, apply_all, prune_all, report, report_failure, strip
 from agent.reconcilers.content import read_content, read_trust_root
 from agent.reconcilers.context import Context, KubeObject
@@ -63,6 +64,8 @@ async def reconcile(ctx: Context, name: str) -> float | None:
         ctx.metrics.set_ready("Bundle", name, None)
         return None
     bundle, now = strip(bundle), ctx.now()
+    if upgrade.is_rolled_back(bundle):
+        return await upgrade.hold_or_retry(ctx, bundle)
     try:
         checked = reverify(bundle, read_trust_root(ctx.settings), now)
     except VerificationError as exc:
@@ -81,8 +84,6 @@ async def reconcile(ctx: Context, name: str) -> float | None:
         return await report_failure(ctx, bundle, exc)
     if me.applied_at is not None:
         return await _apply(ctx, bundle, checked, (), first=False)
-    if (held := await licensing.gate(ctx, bundle)) is not None:
-        return await refuse(ctx, bundle, held.reason, held.message)
     previous = in_force(lineage_, exclude=name)
     m = checked.manifest
     try:
@@ -93,14 +94,16 @@ async def reconcile(ctx: Context, name: str) -> float | None:
     except VerificationError as exc:
         return await refuse(ctx, bundle, api.Reason.ROLLBACK_REFUSED, str(exc))
     dropped = _applied_refs(family[previous.name]) if previous else ()
-    return await _first_apply(ctx, bundle, checked, dropped)
+    return await _first_apply(ctx, bundle, checked, dropped, previous.name if previous else "")
 
 
 async def _first_apply(
-    ctx: Context, bundle: KubeObject, checked: Checked, dropped: Sequence[ObjectRef]
+    ctx: Context, bundle: KubeObject, checked: Checked, dropped: Sequence[ObjectRef], previous: str
 ) -> float | None:
-    """Preflight, then remember the sequence as applied, then apply (a Bundle's first time)."""
+    """Licence, preflight, then remember the sequence as applied, then apply (the first time)."""
     m, now = checked.manifest, ctx.now()
+    if (held := await licensing.gate(ctx, bundle)) is not None:
+        return await refuse(ctx, bundle, held.reason, held.message)
     try:
         results = await preflight.run(ctx, bundle, checked)
     except VerificationError as exc:
@@ -118,7 +121,9 @@ async def _first_apply(
         await trustfloor.remember(ctx, m.product, m.channel, applied)
     except KubeError as exc:
         return await report_failure(ctx, bundle, exc)
-    return await _apply(ctx, bundle, checked, dropped, first=True, preflight=results)
+    return await _apply(
+        ctx, bundle, checked, dropped, first=True, preflight=results, previous=previous
+    )
 
 
 async def _bundles(ctx: Context) -> list[KubeObject]:
@@ -176,6 +181,7 @@ async def _apply(
     first: bool,
     *,
     preflight: tuple[Result, ...] | None = None,
+    previous: str = "",
 ) -> float | None:
     """CRDs, then resources, then prune; `first` marks the Bundle as the one now in force."""
     try:
@@ -199,9 +205,13 @@ async def _apply(
     evidence = _evidence(bundle, checked, now)
     obs = BundleObservation(bundle, evidence, tuple(sorted(wanted)), tuple(pending),
                             tuple(waiting), preflight)  # fmt: skip
+    applied_at = Imported.from_object(bundle).applied_at
+    unhealthy = [*pending, *waiting]
+    if not first and applied_at and rollback_due(bundle, applied_at, unhealthy, now):
+        return await upgrade.roll_back(ctx, bundle, unhealthy)
     again = await act(ctx, bundle, decide_bundle(obs, now))
     if first:
-        await _mark_applied(ctx, bundle, now)
+        await _mark_applied(ctx, bundle, now, previous)
     return again
 
 
@@ -361,10 +371,12 @@ def _is_content(ref: ObjectRef) -> bool:
     return ref.kind == "ConfigMap" and ref.name.startswith(CONTENT_PREFIX)
 
 
-async def _mark_applied(ctx: Context, bundle: KubeObject, now: datetime) -> None:
-    """Record in the cluster that this Bundle is now the one in force on its channel."""
+async def _mark_applied(ctx: Context, bundle: KubeObject, now: datetime, previous: str) -> None:
+    """Record in the cluster that this Bundle is now the one in force on its channel, and
+    which one it replaced (what a health-gated rollback goes back to)."""
     name = bundle["metadata"]["name"]
-    note = {"name": name, "annotations": {APPLIED_AT: format_applied(now)}}
+    notes = {APPLIED_AT: format_applied(now), **({PREVIOUS: previous} if previous else {})}
+    note = {"name": name, "annotations": notes}
     await ctx.kube.apply({"apiVersion": api.API_VERSION, "kind": "Bundle", "metadata": note})
     for other in await ctx.kube.list_objects(api.API_VERSION, "Bundle"):
         if other["metadata"]["name"] != name:
