@@ -75,6 +75,7 @@ def json_depth(data: bytes) -> int:
 
 
 def check_depth(data: bytes, what: str) -> None:
+    """Refuse JSON nested deeper than the protocol allows."""
     if json_depth(data) > MAX_JSON_DEPTH:
         raise ProtocolError(f"{what}: JSON nests deeper than {MAX_JSON_DEPTH} levels")
 

@@ -89,6 +89,7 @@ class Store:
 
     @staticmethod
     def key_of(obj: KubeObject) -> tuple[str, str]:
+        """The (namespace, name) key of an object."""
         meta = obj.get("metadata") or {}
         return (str(meta.get("namespace") or ""), str(meta["name"]))
 
@@ -104,6 +105,7 @@ class Store:
         return True
 
     def drop(self, obj: KubeObject) -> None:
+        """Forget an object (deleted)."""
         namespace, name = key = self.key_of(obj)
         self.spaces.get(namespace, {}).pop(name, None)
         if namespace in self.spaces and not self.spaces[namespace]:
@@ -111,9 +113,11 @@ class Store:
         self.versions.pop(key, None)
 
     def version_of(self, namespace: str, name: str) -> str | None:
+        """The cached resourceVersion of an object, if cached."""
         return self.versions.get((namespace, name))
 
     def get(self, name: str, namespace: str = "") -> KubeObject | None:
+        """The cached object, decoded, or None."""
         raw = self.spaces.get(namespace, {}).get(name)
         return None if raw is None else dict(json.loads(raw))
 
@@ -127,6 +131,7 @@ class Store:
                     yield obj
 
     def keys(self) -> set[tuple[str, str]]:
+        """Every cached (namespace, name)."""
         return set(self.versions)
 
     def __len__(self) -> int:

@@ -67,33 +67,41 @@ class CachedKube:
     async def apply(
         self, obj: KubeObject, *, subresource: str = "", manager: str = FIELD_MANAGER
     ) -> KubeObject:
+        """Server-side apply; the answer goes into the cache (read your writes)."""
         return self.remember(await self.kube.apply(obj, subresource=subresource, manager=manager))
 
     async def apply_status(self, obj: KubeObject) -> KubeObject:
+        """Apply status; the answer goes into the cache."""
         return self.remember(await self.kube.apply_status(obj))
 
     async def create(self, obj: KubeObject) -> KubeObject:
+        """Create; the answer goes into the cache."""
         return self.remember(await self.kube.create(obj))
 
     async def patch(
         self, obj: KubeObject, patch: KubeObject, *, subresource: str = ""
     ) -> KubeObject:
+        """Patch; the answer goes into the cache."""
         return self.remember(await self.kube.patch(obj, patch, subresource=subresource))
 
     async def delete(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> bool:
+        """Delete, and forget the cached copy."""
         return await self.kube.delete(api_version, kind, name, namespace)
 
     async def add_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject:
+        """Add a finalizer; the answer goes into the cache."""
         return self.remember(await self.kube.add_finalizer(obj, finalizer))
 
     async def remove_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject:
+        """Remove a finalizer; the answer goes into the cache."""
         return self.remember(await self.kube.remove_finalizer(obj, finalizer))
 
     async def create_event(
         self, involved: KubeObject, event_type: str, reason: str, message: str, now: str
     ) -> None:
+        """Record an Event (never cached)."""
         await self.kube.create_event(involved, event_type, reason, message, now)
 
     async def get_path(self, path: str) -> dict[str, Any]:

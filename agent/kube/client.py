@@ -42,6 +42,7 @@ class TokenBucket:
         self._lock = asyncio.Lock()
 
     async def take(self) -> None:
+        """Wait for a write token."""
         async with self._lock:
             now = time.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
@@ -87,6 +88,7 @@ class Kube:
         return headers
 
     async def close(self) -> None:
+        """Close the HTTP session."""
         if self._session is not None:
             await self._session.close()
 
@@ -158,9 +160,11 @@ class Kube:
         return text
 
     async def get_path(self, path: str) -> dict[str, Any]:
+        """GET a path and return its JSON object."""
         return dict(await self.request("GET", path))
 
     async def resolve(self, obj_or_api_version: KubeObject | str, kind: str = "") -> Resource:
+        """The resource (path, scope) of an object or of an apiVersion and kind."""
         if isinstance(obj_or_api_version, dict):
             return await self.resources.resolve(
                 obj_or_api_version["apiVersion"], obj_or_api_version["kind"]
@@ -278,9 +282,11 @@ class Kube:
         )
 
     async def patch_status(self, obj: KubeObject, status: KubeObject) -> KubeObject:
+        """Merge-patch the status subresource."""
         return await self.patch(obj, {"status": status}, subresource="status")
 
     async def create(self, obj: KubeObject) -> KubeObject:
+        """Create the object (409 when it exists)."""
         res = await self.resolve(obj)
         return dict(
             await self.request(
@@ -289,6 +295,7 @@ class Kube:
         )
 
     async def replace(self, obj: KubeObject) -> KubeObject:
+        """Replace the object at its resourceVersion (409 when it changed)."""
         res = await self.resolve(obj)
         meta = obj["metadata"]
         return dict(
@@ -308,9 +315,11 @@ class Kube:
         return True
 
     async def add_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject:
+        """Add a finalizer (no write when present)."""
         return await self._set_finalizers(obj, finalizer, add=True)
 
     async def remove_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject:
+        """Remove a finalizer (no write when absent)."""
         return await self._set_finalizers(obj, finalizer, add=False)
 
     async def _set_finalizers(self, obj: KubeObject, finalizer: str, *, add: bool) -> KubeObject:
@@ -352,6 +361,7 @@ class Kube:
         await self.create(event)
 
     async def version(self) -> dict[str, Any]:
+        """The API server's version."""
         return await self.get_path("/version")
 
 

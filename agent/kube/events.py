@@ -33,7 +33,8 @@ class Notice:
 class EventApi(Protocol):
     async def create_event(
         self, involved: dict[str, Any], event_type: str, reason: str, message: str, now: str
-    ) -> None: ...
+    ) -> None:
+        """Record an Event on `involved`."""
 
 
 def _by_type(conditions: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:

@@ -67,6 +67,7 @@ class Chart:
         return self.ref.startswith("oci://") and "@sha256:" in self.ref
 
     def args(self) -> list[str]:
+        """The chart part of a helm command line."""
         out = [self.ref]
         if self.repo_url:
             out += ["--repo", self.repo_url]
@@ -236,9 +237,11 @@ class Helm:
         ]
 
     async def manifest(self, release: str, namespace: str) -> list[dict[str, Any]]:
+        """The objects a release's manifest holds."""
         return parse_manifest(await self.run(["get", "manifest", release, "-n", namespace]))
 
     async def rollback(self, release: str, namespace: str, revision: int) -> None:
+        """Roll a release back to `revision`."""
         await self.run(["rollback", release, str(revision), "-n", namespace], (namespace, release))
 
     async def uninstall(self, release: str, namespace: str) -> bool:

@@ -28,9 +28,14 @@ KubeObject = dict[str, Any]
 class LeaseApi(Protocol):
     async def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
-    ) -> KubeObject | None: ...
-    async def create(self, obj: KubeObject) -> KubeObject: ...
-    async def replace(self, obj: KubeObject) -> KubeObject: ...
+    ) -> KubeObject | None:
+        """The Lease, or None."""
+
+    async def create(self, obj: KubeObject) -> KubeObject:
+        """Create the Lease."""
+
+    async def replace(self, obj: KubeObject) -> KubeObject:
+        """Replace the Lease at its resourceVersion."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ class LeaderElector:
             self.lost.set()
 
     async def try_acquire_or_renew(self) -> bool:
+        """Take the Lease or renew it; True while this replica leads."""
         now = self.clock()
         lease = await self.kube.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
         if lease is None:

@@ -27,6 +27,7 @@ class Histogram:
     sums: dict[str, float] = field(default_factory=dict)
 
     def observe(self, label: str, value: float) -> None:
+        """Count one observation in its bucket."""
         row = self.counts.setdefault(label, [0] * (len(self.buckets) + 1))
         row[bisect.bisect_left(self.buckets, value)] += 1
         self.sums[label] = self.sums.get(label, 0.0) + value
@@ -43,18 +44,21 @@ class Metrics:
     last_watch_event: float = field(default_factory=time.monotonic)
 
     def record(self, kind: str, result: str, seconds: float) -> None:
+        """Count one reconcile and its duration."""
         self.reconciles[(kind, result)] += 1
         if result == "error":
             self.errors[kind] += 1
         self.latency.observe(kind, seconds)
 
     def set_ready(self, kind: str, name: str, status: str | None) -> None:
+        """Set the Ready gauge of one object (None forgets it)."""
         if status is None:
             self.readiness.pop((kind, name), None)
         else:
             self.readiness[(kind, name)] = status
 
     def watched(self) -> None:
+        """Note that a watch event arrived (liveness)."""
         self.last_watch_event = time.monotonic()
 
 
@@ -106,6 +110,8 @@ Probe = Callable[[], str]
 def build_app(
     metrics: Metrics, gauges: Callable[[], dict[str, float]], probe: Probe
 ) -> web.Application:
+    """The /metrics and /healthz web app."""
+
     async def metrics_view(_: web.Request) -> web.Response:
         return web.Response(
             text=render(metrics, gauges()), content_type="text/plain", charset="utf-8"

@@ -64,6 +64,7 @@ class WorkQueue:
 
     @property
     def busy(self) -> int:
+        """Keys being worked on now."""
         return len(self._processing)
 
     def stalled_for(self) -> float:

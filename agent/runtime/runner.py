@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
+    """The real clock."""
     return datetime.now(UTC)
 
 
@@ -73,6 +74,7 @@ class Controller:
         )
 
     async def handle(self, key: str) -> float | None:
+        """Reconcile one key and record how it went; seconds until the next visit, or None."""
         kind, name = key.split("/", 1)
         started = time.monotonic()
         try:
@@ -180,6 +182,7 @@ class Controller:
         return ""
 
     def gauges(self, kube: Kube, elector: LeaderElector) -> dict[str, float]:
+        """Process gauges for /metrics: leadership, queue, cache, requests."""
         out = {
             "outpost_leader": float(elector.leading.is_set()),
             "outpost_queue_depth": float(len(self.queue)),

@@ -28,6 +28,7 @@ Enqueue = Callable[[str, float], None]
 
 
 def key(kind: str, name: str) -> str:
+    """The work queue key of an object."""
     return f"{kind}/{name}"
 
 
@@ -64,6 +65,7 @@ class Triggers:
         self.misses: dict[tuple[str, str], int] = {}
 
     def owned(self, kind: str, event_type: str | None, body: dict[str, Any]) -> None:
+        """An event of an Outpost object: remember it, enqueue its visit."""
         self.on_watch()
         name = body["metadata"]["name"]
         if event_type == "DELETED":
@@ -115,9 +117,11 @@ class Triggers:
             self.enqueue(key("DataPlane", name), SUMMARY_DELAY)
 
     def apps_of(self, tenant: str) -> list[str]:
+        """Applications of a tenant."""
         return [app for app, owner in self.app_tenant.items() if owner == tenant]
 
     def child(self, event_type: str | None, body: dict[str, Any]) -> None:
+        """An event of a child object: wake its owner (not for our own writes)."""
         self.on_watch()
         if event_type != "DELETED" and self._ours(body):
             return  # our own write coming back
@@ -142,6 +146,7 @@ class Triggers:
 
     @property
     def watch_broken(self) -> bool:
+        """Whether a watch missed our own writes twice (it is restarted then)."""
         return any(count >= 2 for count in self.misses.values())
 
     def _ours(self, body: dict[str, Any]) -> bool:
@@ -165,5 +170,6 @@ class Triggers:
                 self.enqueue(key(k, name), 0.0)
 
     def forget(self, kinds_and_names: Iterable[tuple[str, str, str]]) -> None:
+        """Forget the writes recorded for these objects."""
         for ref in kinds_and_names:
             self.written.pop(ref, None)

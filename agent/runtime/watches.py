@@ -41,8 +41,11 @@ CHILDREN = (
 class Sink(Protocol):
     """Where watch events go (agent.runtime.triggers.Triggers)."""
 
-    def owned(self, kind: str, event_type: str | None, body: dict[str, Any]) -> None: ...
-    def child(self, event_type: str | None, body: dict[str, Any]) -> None: ...
+    def owned(self, kind: str, event_type: str | None, body: dict[str, Any]) -> None:
+        """An event of an Outpost object."""
+
+    def child(self, event_type: str | None, body: dict[str, Any]) -> None:
+        """An event of a child object."""
 
 
 def informers(kube: Kube, sink: Sink) -> list[Informer]:

@@ -64,6 +64,7 @@ Verdict = tuple[Status, str, str]
 
 
 def condition(type_: str, verdict: Verdict, generation: int, now: datetime) -> dict[str, Any]:
+    """A condition of the request's status."""
     return Condition(type_, *verdict, generation, now).to_dict()
 
 
@@ -78,6 +79,7 @@ class Produced:
 
     @property
     def sha256(self) -> str:
+        """The archive's sha256."""
         return hashlib.sha256(self.data).hexdigest()
 
 
