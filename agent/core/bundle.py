@@ -166,11 +166,18 @@ def _preflight_refused(outcome: Outcome) -> Outcome:
 
 
 def _refused(problem: Problem) -> Outcome:
+    if problem.reason in _POLICY_REASONS:  # verified, but held back by the licence
+        applied = Verdict(api.ConditionType.APPLIED, "False", api.Reason.NOT_APPLIED,
+                          f"Nothing from this bundle is applied: {problem.message}")  # fmt: skip
+        return Outcome("False", problem.reason, problem.message, stalled=True, extra=(applied,))
     verified = Verdict(api.ConditionType.VERIFIED, "False", problem.reason, problem.message)
     applied = Verdict(api.ConditionType.APPLIED, "False", api.Reason.NOT_APPLIED,
                       "Nothing from this bundle is applied because it did not verify.")  # fmt: skip
     return Outcome("False", problem.reason, problem.message, stalled=True,
                    extra=(verified, applied))  # fmt: skip
+
+
+_POLICY_REASONS = frozenset({api.Reason.LICENSE_EXPIRED, api.Reason.LICENSE_REQUIRED})
 
 
 def _verified(pending: Sequence[str], waiting: Sequence[str] = ()) -> Outcome:

@@ -121,6 +121,16 @@ def cluster_rows(s: Scenario) -> list[tuple[str, bool]]:
         (f"update configmaps/outpost-agent-usage -n {own}", True),
         (f"patch configmaps/outpost-agent-usage -n {own}", False),
         (f"delete configmaps/outpost-agent-usage -n {own}", False),
+        # Licences: read and status only; `outpost license apply` (a person) stores them.
+        ("list licenses.outpost.dev", True),
+        ("watch licenses.outpost.dev", True),
+        ("patch licenses.outpost.dev --subresource=status", True),
+        ("create licenses.outpost.dev", False),
+        ("update licenses.outpost.dev", False),
+        ("delete licenses.outpost.dev", False),
+        # Preflight's storageClass check reads storage classes, nothing more.
+        ("list storageclasses.storage.k8s.io", True),
+        ("create storageclasses.storage.k8s.io", False),
         # SupportBundleRequests: read and status in the agent namespace only; created by people.
         (f"list supportbundlerequests.outpost.dev -n {own}", True),
         (f"watch supportbundlerequests.outpost.dev -n {own}", True),
