@@ -60,7 +60,14 @@ class CachedKube:
     def remember(self, obj: KubeObject) -> KubeObject:
         """Put a write's response into the store (a newer version than the watch has shown)."""
         informer = self.informers.get((obj.get("apiVersion", ""), obj.get("kind", "")))
-        if informer is not None and (obj.get("metadata") or {}).get("resourceVersion"):
+        meta = obj.get("metadata") or {}
+        if informer is None or not meta.get("resourceVersion"):
+            return obj
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            # The last finalizer went: the API server removes the object now. Keeping this
+            # answer would resurrect it in the cache if its DELETED event came first.
+            informer.store.drop(obj)
+        else:
             informer.store.put(dict(obj))
         return obj
 
@@ -87,7 +94,7 @@ class CachedKube:
     async def delete(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> bool:
-        """Delete, and forget the cached copy."""
+        """Delete (the watch removes the cached copy once the object is gone)."""
         return await self.kube.delete(api_version, kind, name, namespace)
 
     async def add_finalizer(self, obj: KubeObject, finalizer: str) -> KubeObject:
