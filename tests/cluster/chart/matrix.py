@@ -117,6 +117,9 @@ def cluster_rows(s: Scenario) -> list[tuple[str, bool]]:
         (f"update configmaps/outpost-trust-floor -n {own}", False),
         (f"delete configmaps/outpost-trust-floor -n {own}", False),
         (f"delete configmaps/outpost-agent-spool -n {own}", False),
+        # The outbox: what was sent, kept for review; patched by name, never deleted.
+        (f"patch configmaps/outpost-agent-outbox -n {own}", True),
+        (f"delete configmaps/outpost-agent-outbox -n {own}", False),
         # The usage checkpoint: rewritten by name, never patched blind or deleted.
         (f"update configmaps/outpost-agent-usage -n {own}", True),
         (f"patch configmaps/outpost-agent-usage -n {own}", False),
