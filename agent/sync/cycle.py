@@ -9,11 +9,13 @@ The only writes here are the agent's own key, state and spool.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from agent.errors import AgentError
 from agent.sync import outbox, report
 from agent.sync.client import Delivery, HubClient
 from agent.sync.errors import SyncError
@@ -32,6 +34,7 @@ from agent.sync.usage_records import UsageStore, records_in
 from wire import enrollment
 
 PENDING_AGENT_ID = "agt_pending"
+log = logging.getLogger(__name__)
 
 
 class Stores(KeyStore, StateStore, SpoolStore, OutboxStore, Protocol):
@@ -148,7 +151,15 @@ class Cycle:
         return result
 
     async def keep(self, entries: list[outbox.Entry], now: datetime) -> None:
-        """Record entries in the outbox (before they leave the spool, so none is lost)."""
-        if entries:
+        """Record entries in the outbox (before they leave the spool, so none is lost).
+
+        The outbox is for review: when it cannot be written (say, an older chart without the
+        right), delivery goes on and the failure is logged rather than resending forever.
+        """
+        if not entries:
+            return
+        try:
             kept = outbox.record(await self.stores.load_outbox(), entries, now, self.retention)
             await self.stores.save_outbox(kept)
+        except AgentError as exc:
+            log.warning("cannot record %d report(s) in the outbox: %s", len(entries), exc)
