@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from bundle.build import BuildRequest, build
+from bundle.chartfacts import chart_scan_lines
 from bundle.delta import check_base_match, coverage
 from bundle.errors import BundleError, VerificationError
 from bundle.interpreter import require_patched_tarfile
@@ -298,7 +299,7 @@ def inspect_command(path: Path, output: str) -> None:
     """Show what a bundle says about itself (UNVERIFIED; use `verify` to check it)."""
     require_patched_tarfile()
     info = inspect(path)
-    skip = ("images", "charts", "resources", "base", "referrers")
+    skip = ("images", "charts", "resources", "base", "referrers", "chart_scan")
     lines = [f"{k}: {v}" for k, v in info.items() if k not in skip]
     if info.get("base"):
         base = info["base"]
@@ -314,7 +315,7 @@ def inspect_command(path: Path, output: str) -> None:
     lines += [
         f"referrer: {r['artifactType']} {r['digest']} of {r['subject']}" for r in info["referrers"]
     ]
-    _emit(info, output, "\n".join(lines))
+    _emit(info, output, "\n".join(lines + chart_scan_lines(info["chart_scan"])))
 
 
 def _emit(data: dict[str, Any], output: str, text: str) -> None:

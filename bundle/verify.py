@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 from bundle import dsse
 from bundle.archive import ArchiveReader, Head
+from bundle.chartscan import find_helm, scan_charts
 from bundle.errors import ArchiveError, BundleError
 from bundle.keyring import Keyring
 from bundle.manifest import Manifest, VerifiedManifest, from_payload, verify_manifest
@@ -103,7 +104,10 @@ def read_head(path: Path) -> Head:
 
 
 def inspect(path: Path) -> dict[str, Any]:
-    """What a bundle says about itself. Nothing here is verified; `verify` is the check."""
+    """What a bundle says about itself. Nothing here is verified; `verify` is the check.
+
+    `chart_scan` renders each chart (`bundle.chartscan`) to show what it would create.
+    """
     head = read_head(path)
     envelope = dsse.parse(head.manifest, "manifest")
     manifest = from_payload(envelope.payload)
@@ -128,6 +132,7 @@ def inspect(path: Path) -> dict[str, Any]:
         "base": manifest.base.to_dict() if manifest.base else None,
         "referrers": [r.to_dict() for r in manifest.referrers],
         "files_from_base": len(manifest.from_base),
+        "chart_scan": scan_charts(path, manifest, find_helm()),
     }
 
 
