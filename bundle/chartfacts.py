@@ -110,7 +110,7 @@ def _name(obj: Mapping[str, Any]) -> str:
 
 def chart_scan_lines(scan: Mapping[str, Any]) -> list[str]:
     """`bundle inspect`'s text lines for a chart scan; warnings start with `WARNING:`."""
-    lines = [f"charts rendered: {scan['note']}"] if scan.get("note") else []
+    lines = [f"chart scan: {scan['note']}"] if scan.get("note") else []
     for chart in scan.get("charts") or ():
         label = f"chart {chart['name']} {chart['version']}"
         if "error" in chart:

@@ -44,7 +44,12 @@ def scan_charts(path: Path, manifest: Manifest, helm: str | None) -> dict[str, A
     if helm is None:
         note = "no helm binary found (set OUTPOST_HELM or put helm on PATH): charts not rendered"
         return {"helm": None, "note": note, "charts": []}
-    files = read_files(path, manifest)
+    try:
+        files = read_files(path, manifest)
+    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+        # Inspect trusts nothing and reads on: a broken archive is `verify`'s to name.
+        note = f"charts not rendered: cannot read the bundle's charts ({exc})"
+        return {"helm": helm, "note": note, "charts": []}
     apps = _applications(files, manifest)
     charts = [_scan_one(helm, chart, files, apps, manifest) for chart in manifest.charts]
     return {"helm": helm, "charts": charts}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,18 @@ def test_hook_images_carried_by_tag_or_digest_raise_no_warning() -> None:
     assert pod_images(hook) == ["busybox:1.36"]
     assert chart_facts([hook, by_digest], images)["warnings"] == []
     assert len(chart_facts([hook], [])["warnings"]) == 1
+
+
+def test_a_tampered_chart_is_named_not_rendered(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTPOST_HELM", "/bin/true")  # never reached for the tampered chart
+    with tarfile.open(bundle) as tar:
+        offset = tar.getmember("charts/vendor-web-1.4.0.tgz").offset_data
+    with bundle.open("r+b") as f:
+        f.seek(offset + 100)
+        byte = f.read(1)
+        f.seek(offset + 100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    charts = {c["name"]: c for c in inspect_json(bundle)["chart_scan"]["charts"]}
+    assert "does not match" in charts["vendor-web"]["error"]
