@@ -16,7 +16,15 @@ from tests.unit.chart.chart import FULL_VALUES, find, render, template
 Docs = list[dict[str, Any]]
 POLICIES = {
     f"outpost-agent-{name}"
-    for name in ("tenant-scope", "owners", "namespaces", "tenants", "workloads", "crds")
+    for name in (
+        "tenant-scope",
+        "owners",
+        "namespaces",
+        "tenants",
+        "workloads",
+        "crds",
+        "trust-floor",
+    )
 }
 
 
@@ -147,3 +155,17 @@ def test_namespace_service_accounts_only_when_allowed(helm4: Path) -> None:
     docs = template(helm4, "--set", "rbac.admissionPolicy.allowNamespaceServiceAccounts=true")
     for name in ("tenant-scope", "owners"):
         assert same_ns in expressions(policy(docs, name))
+
+
+def test_trust_floor_rule_covers_only_that_configmap_in_the_release_namespace(helm4: Path) -> None:
+    floor = policy(template(helm4), "trust-floor")
+    constraints = floor["spec"]["matchConstraints"]
+    (rule,) = constraints["resourceRules"]
+    assert rule["resources"] == ["configmaps"]
+    assert rule["resourceNames"] == ["outpost-trust-floor"]
+    assert rule["operations"] == ["UPDATE", "DELETE"]
+    selector = constraints["namespaceSelector"]["matchLabels"]
+    assert selector == {"kubernetes.io/metadata.name": "outpost-system"}
+    text = expressions(floor)
+    for key in ("keyringVersion", "keyringDigest", "applied."):
+        assert key in text
