@@ -63,10 +63,11 @@ def read_files(path: Path, manifest: Manifest) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     with path.open("rb") as f, tarfile.open(fileobj=f, mode="r|") as tar:
         for member in tar:
-            if len(found) == len(wanted):
-                break
+            if not wanted:
+                break  # charts and resources precede the images: the rest is not read
             if member.name not in wanted or not member.isreg():
                 continue
+            wanted.discard(member.name)
             stream = tar.extractfile(member)
             data = stream.read(MAX_FILE + 1) if stream is not None else b""
             if hashlib.sha256(data).hexdigest() == entries[member.name].sha256:
