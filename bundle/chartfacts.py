@@ -3,7 +3,8 @@
 Pure: rendered objects and the bundle's images in; out the cluster-scoped objects (kind, name,
 and a ClusterRole's rules), the Helm test hooks with their images, and a warning for every hook
 image the bundle does not carry (an air-gapped `helm test` could not pull it). Also which
-Application spec gives a chart its values. The rendering itself is `bundle.chartscan`.
+Application specs deploy a chart (each gives one rendering its values). The rendering
+itself is `bundle.chartscan`.
 """
 
 from __future__ import annotations
@@ -81,16 +82,14 @@ def is_carried(image: str, carried: frozenset[str]) -> bool:
     return ref is not None and ref.key() in carried
 
 
-def app_for_chart(chart: ChartEntry, apps: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The first Application whose `spec.helm.chart` is this bundle chart, if any."""
-    for app in apps:
-        helm = (app.get("spec") or {}).get("helm") or {}
-        ref, version = str(helm.get("chart") or ""), str(helm.get("version") or "")
-        if ref.strip("/") == chart.path:
-            return app
-        if ref.strip("/") == f"charts/{chart.name}" and version in ("", chart.version):
-            return app
-    return None
+def apps_for_chart(chart: ChartEntry, apps: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The Applications whose `spec.helm.chart` is this bundle chart, in bundle order."""
+    return [app for app in apps if _deploys(chart, (app.get("spec") or {}).get("helm") or {})]
+
+
+def _deploys(chart: ChartEntry, helm: Mapping[str, Any]) -> bool:
+    ref, version = str(helm.get("chart") or "").strip("/"), str(helm.get("version") or "")
+    return ref == chart.path or (ref == f"charts/{chart.name}" and version in ("", chart.version))
 
 
 def _cluster_entry(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,11 +111,13 @@ def chart_scan_lines(scan: Mapping[str, Any]) -> list[str]:
     """`bundle inspect`'s text lines for a chart scan; warnings start with `WARNING:`."""
     lines = [f"chart scan: {scan['note']}"] if scan.get("note") else []
     for chart in scan.get("charts") or ():
-        label = f"chart {chart['name']} {chart['version']}"
+        # One rendering per Application: the label says whose values it used.
+        label = f"chart {chart['name']} {chart['version']} ({chart.get('values', 'not rendered')})"
         if "error" in chart:
             lines.append(f"{label}: not rendered: {chart['error']}")
             continue
-        lines.append(f"{label}: values from {chart['values']}")
+        if not chart["cluster_scoped"] and not chart["test_hooks"]:
+            lines.append(f"{label}: no cluster-scoped objects, no test hooks")
         for obj in chart["cluster_scoped"]:
             rules = f" rules {obj['rules']}" if "rules" in obj else ""
             lines.append(f"{label}: cluster-scoped {obj['kind']}/{obj['name']}{rules}")

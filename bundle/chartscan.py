@@ -3,8 +3,8 @@
 I/O: streams the bundle once more, up to the last chart and Application resource (they come
 before the images, so an image-heavy bundle is not read to the end), checks each file's sha256
 against the (unverified) manifest, writes the chart to a private temporary directory and runs
-the helm binary (`$OUTPOST_HELM`, else `helm` on PATH). Values: those of the first Application in
-the bundle that deploys the chart, else the chart's defaults; the output says which. Without a
+the helm binary (`$OUTPOST_HELM`, else `helm` on PATH). Values: each Application in the bundle that
+deploys the chart gives one rendering, with its values; else the chart's defaults, once. Without a
 helm binary, or when a chart does not render, the output says so and inspect still succeeds.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import k8syaml
-from bundle.chartfacts import app_for_chart, chart_facts
+from bundle.chartfacts import apps_for_chart, chart_facts
 from bundle.manifest import ChartEntry, Manifest
 
 HELM_TIMEOUT = 120
@@ -51,7 +51,11 @@ def scan_charts(path: Path, manifest: Manifest, helm: str | None) -> dict[str, A
         note = f"charts not rendered: cannot read the bundle's charts ({exc})"
         return {"helm": helm, "note": note, "charts": []}
     apps = _applications(files, manifest)
-    charts = [_scan_one(helm, chart, files, apps, manifest) for chart in manifest.charts]
+    charts = []
+    for chart in manifest.charts:
+        users: list[Mapping[str, Any] | None] = [*apps_for_chart(chart, apps)]
+        for app in users or [None]:  # one rendering per Application, else the defaults once
+            charts.append(_scan_one(helm, chart, files, app, manifest))
     return {"helm": helm, "charts": charts}
 
 
@@ -90,13 +94,12 @@ def _scan_one(
     helm: str,
     chart: ChartEntry,
     files: Mapping[str, bytes],
-    apps: list[Mapping[str, Any]],
+    app: Mapping[str, Any] | None,
     manifest: Manifest,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"name": chart.name, "version": chart.version, "path": chart.path}
     if chart.path not in files:
         return out | {"error": "chart file not carried by this bundle (or does not match)"}
-    app = app_for_chart(chart, apps)
     spec = (app.get("spec") or {}) if app else {}
     values = ((spec.get("helm") or {}).get("values")) or {}
     app_name = str(((app or {}).get("metadata") or {}).get("name") or "")

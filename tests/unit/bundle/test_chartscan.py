@@ -32,6 +32,13 @@ spec:
   helm:
     chart: charts/vendor-ingress
     values: {controller: {ingressClass: acme-edge}}
+---
+apiVersion: outpost.dev/v1alpha1
+kind: Application
+metadata: {name: lab}
+spec:
+  namespace: lab
+  helm: {chart: charts/vendor-ingress-4.1.0.tgz, values: {controller: {ingressClass: lab}}}
 """
 
 
@@ -75,8 +82,12 @@ def test_inspect_lists_cluster_scoped_objects_hooks_and_warnings(
     if helm is None:
         pytest.skip("no helm binary: OUTPOST_HELM unset, none on PATH, no local build")
     monkeypatch.setenv("OUTPOST_HELM", helm)
-    charts = {c["name"]: c for c in inspect_json(bundle)["chart_scan"]["charts"]}
-    ingress, web = charts["vendor-ingress"], charts["vendor-web"]
+    charts = {c["values"]: c for c in inspect_json(bundle)["chart_scan"]["charts"]}
+    assert set(charts) == {"Application 'edge'", "Application 'lab'", "chart defaults"}
+    ingress, web = charts["Application 'edge'"], charts["chart defaults"]
+    assert web["name"] == "vendor-web"
+    lab = {(o["kind"], o["name"]) for o in charts["Application 'lab'"]["cluster_scoped"]}
+    assert ("IngressClass", "lab") in lab
     assert ingress["values"] == "Application 'edge'"
     assert web["values"] == "chart defaults"
     found = {(o["kind"], o["name"]): o for o in ingress["cluster_scoped"]}
@@ -108,7 +119,11 @@ def test_inspect_lists_cluster_scoped_objects_hooks_and_warnings(
         " which is not in the bundle"
     ]
     text = CliRunner().invoke(cli, ["bundle", "inspect", str(bundle)]).stdout
-    assert "WARNING: chart vendor-web 1.4.0: test hook Pod/vendor-web-test-connection" in text
+    assert "chart vendor-ingress 4.1.0 (Application 'lab'): cluster-scoped IngressClass/lab" in text
+    assert (
+        "WARNING: chart vendor-web 1.4.0 (chart defaults): test hook Pod/vendor-web-test-connection"
+        in text
+    )
 
 
 def test_without_helm_inspect_says_so(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
