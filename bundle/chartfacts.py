@@ -13,19 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bundle.manifest import ChartEntry, ImageEntry
+from facts.objects import BUILTIN_CLUSTER_SCOPED_KINDS
 from refs.relocation import parse_reference
 
 HOOK = "helm.sh/hook"
-# Built-in kinds without a namespace (the agent keeps its own list; bundle may not import it).
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-        "CustomResourceDefinition", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass",
-        "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CSIDriver", "CSINode",
-        "VolumeSnapshotClass",
-    }
-)  # fmt: skip
+CLUSTER_SCOPED_KINDS = BUILTIN_CLUSTER_SCOPED_KINDS
 
 
 def chart_facts(

@@ -47,3 +47,15 @@ class ObjectList(TypedDict, total=False):
     kind: str
     metadata: dict[str, Any]
     items: list[KubeObject]
+
+
+BUILTIN_CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
+        "CustomResourceDefinition", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass",
+        "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CSIDriver", "CSINode",
+        "VolumeSnapshotClass",
+    }
+)  # fmt: skip
+"""Kubernetes' own kinds that have no namespace (the bundle scan and the agent share this list)."""

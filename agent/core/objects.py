@@ -16,19 +16,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent import api
+from facts.api import KINDS
+from facts.objects import BUILTIN_CLUSTER_SCOPED_KINDS
 
 Obj = dict[str, Any]
 """A Kubernetes object or fragment as JSON-shaped data."""
 
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-        "CustomResourceDefinition", "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass",
-        "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CSIDriver", "CSINode",
-        "VolumeSnapshotClass", "DataPlane", "Tenant", "Application", "Bundle",
-    }
-)  # fmt: skip
+CLUSTER_SCOPED_KINDS = BUILTIN_CLUSTER_SCOPED_KINDS | {info.kind for info in KINDS}
 """Built-in and Outpost kinds without a namespace; the runtime may pass discovery results."""
 
 # Values under these keys are quantities that the API server rewrites to canonical form.
