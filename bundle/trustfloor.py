@@ -139,6 +139,24 @@ def applied_to_data(product: str, channel: str, applied: Applied) -> dict[str, s
     return {applied_key(product, channel): json.dumps(doc, sort_keys=True)}
 
 
+def to_remember(
+    data: Mapping[str, str] | None, product: str, channel: str, applied: Applied
+) -> dict[str, str] | None:
+    """The entry the agent writes for `applied`; None when the remembered one is as high.
+
+    The agent only raises an entry (the chart's admission policy refuses it anything else): after
+    a permitted downgrade the higher sequence stays remembered, so every older sequence needs its
+    own permit, as it would while the higher Bundle still exists.
+
+    Raises:
+        TrustRollbackError: the remembered entry is unreadable.
+    """
+    current = applied_from_data(data, product, channel)
+    if current is not None and current.sequence >= applied.sequence:
+        return None
+    return applied_to_data(product, channel, applied)
+
+
 def latest(*candidates: Applied | None) -> Applied | None:
     """The highest sequence among what the lineage and the remembered entry say."""
     found = [c for c in candidates if c is not None]

@@ -119,6 +119,8 @@ async def _first_apply(
     try:
         applied = Applied(m.sequence, checked.verified.digest)
         await trustfloor.remember(ctx, m.product, m.channel, applied)
+    except VerificationError as exc:  # the remembered entry became unreadable meanwhile
+        return await refuse(ctx, bundle, api.Reason.ROLLBACK_REFUSED, str(exc))
     except KubeError as exc:
         return await report_failure(ctx, bundle, exc)
     return await _apply(

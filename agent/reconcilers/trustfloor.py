@@ -16,11 +16,11 @@ from agent.reconcilers.context import Context
 from bundle.keyring import Keyring
 from bundle.rollback import Applied
 from bundle.trustfloor import (
-    applied_to_data,
     check_floor,
     floor_from_data,
     floor_to_data,
     raised,
+    to_remember,
 )
 from facts.api import TRUST_FLOOR_CONFIGMAP
 
@@ -61,9 +61,9 @@ async def remember(ctx: Context, product: str, channel: str, applied: Applied) -
     """Remember the sequence applied on a channel beside the floor (Bundles may be deleted)."""
     namespace = ctx.settings.namespace
     live = await ctx.kube.get("v1", "ConfigMap", TRUST_FLOOR_CONFIGMAP, namespace)
-    data = applied_to_data(product, channel, applied)
-    if (live or {}).get("data", {}).items() >= data.items():
-        return  # already remembered: no write on a visit that changes nothing
+    data = to_remember((live or {}).get("data"), product, channel, applied)
+    if data is None:
+        return  # already as high: no write on a visit that changes nothing, never a lower one
     await _store(ctx, live, data, namespace)
 
 

@@ -14,15 +14,17 @@ import pytest
 
 from bundle.errors import BundleError, TrustRollbackError
 from bundle.keyring import encode_chain, from_payload
-from bundle.rollback import DowngradePermit, sign_permit
+from bundle.rollback import Applied, DowngradePermit, sign_permit
 from bundle.rotation import RoleSpec, next_keyring, sign_rotation
 from bundle.trustfloor import (
     Floor,
+    applied_from_data,
     check_floor,
     floor_from_data,
     floor_to_data,
     parse_floor,
     raised,
+    to_remember,
 )
 from bundle.verify import verify_bundle
 from tests.unit.bundle.factory import NOW, YEAR, Vendor, build_bundle, key, rotate_bundle_key
@@ -137,3 +139,15 @@ def test_rotation_keeps_digests_distinct(acme: Vendor) -> None:
     da, db = (from_payload(e.payload).digest for e in (ea, eb))
     assert da != db
     assert encode_chain([ea]) != encode_chain([eb])
+
+
+def test_the_agent_only_raises_a_remembered_sequence() -> None:
+    five = Applied(5, "sha256:" + "5" * 64)
+    data = to_remember({}, "shop", "stable", five)
+    assert data is not None
+    assert to_remember(data, "shop", "stable", five) is None
+    # A permitted downgrade keeps the higher sequence: the admission policy allows no lower one.
+    assert to_remember(data, "shop", "stable", Applied(3, "sha256:" + "3" * 64)) is None
+    six = Applied(6, "sha256:" + "6" * 64)
+    assert applied_from_data(to_remember(data, "shop", "stable", six), "shop", "stable") == six
+    assert to_remember(data, "shop", "beta", Applied(1, "sha256:" + "1" * 64)) is not None

@@ -6,11 +6,14 @@ tests/cluster/chart/test_escalation.py; here, what `helm template` produces.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bundle.rollback import Applied
+from bundle.trustfloor import applied_to_data
 from tests.unit.chart.chart import FULL_VALUES, find, render, template
 
 Docs = list[dict[str, Any]]
@@ -169,3 +172,14 @@ def test_trust_floor_rule_covers_only_that_configmap_in_the_release_namespace(he
     text = expressions(floor)
     for key in ("keyringVersion", "keyringDigest", "applied."):
         assert key in text
+
+
+def test_what_the_agent_writes_is_the_form_the_trust_floor_rule_accepts(helm4: Path) -> None:
+    text = expressions(policy(template(helm4), "trust-floor"))
+    (canonical,) = re.findall(r"matches\(r'([^']*)'\)", text)
+    digest = "sha256:" + "a" * 64
+    for product, channel in (("shop", "stable"), ('we"ird', "k\\anal"), ("caf\u00e9", "β")):
+        (entry,) = applied_to_data(product, channel, Applied(12, digest)).values()
+        assert re.fullmatch(canonical, entry), entry
+    (entry,) = applied_to_data("shop", "stable", Applied(12, digest)).values()
+    assert not re.fullmatch(canonical, entry[:-1] + ', "sequence": 1}')
