@@ -78,9 +78,23 @@ def write_matrix(scenario: Scenario) -> None:
     Path(target).write_text("\n".join(lines) + "\n")
 
 
+def approved(release: Release) -> str:
+    """The name the test release approves as IngressClass and ClusterRole (rbac.clusterScoped)."""
+    return f"oa-{release.name}"
+
+
 def cluster_rows(s: Scenario) -> list[tuple[str, bool]]:
     own, foreign, tenant_role = s.own_ns, s.foreign_ns, s.release.tenant_role
+    ok = approved(s.release)
     return [
+        # rbac.clusterScoped: exactly the approved names, nothing else of their kinds.
+        (f"create ingressclasses.networking.k8s.io/{ok}", True),
+        (f"delete ingressclasses.networking.k8s.io/{ok}", True),
+        (f"create ingressclasses.networking.k8s.io/{ok}-x", False),
+        ("list ingressclasses.networking.k8s.io", False),
+        (f"patch clusterroles.rbac.authorization.k8s.io/{ok}", True),
+        (f"patch clusterroles.rbac.authorization.k8s.io/{ok}-x", False),
+        (f"create clusterrolebindings.rbac.authorization.k8s.io/{ok}", False),
         ("list tenants.outpost.dev", True),
         ("create tenants.outpost.dev", True),
         ("patch tenants.outpost.dev --subresource=status", True),

@@ -14,7 +14,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.cluster.chart import manifests
-from tests.cluster.chart.matrix import Scenario, cluster_rows, tenant_rows, write_matrix
+from tests.cluster.chart.matrix import (
+    Scenario,
+    approved,
+    cluster_rows,
+    tenant_rows,
+    write_matrix,
+)
 from tests.cluster.chart.release import (
     Release,
     apply_crds,
@@ -46,6 +52,8 @@ def scenario(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "crds.enabled=false",
         "--set",
         f"rbac.bundleCRDs[0]={allowed_crd}",
+        "--set",
+        f"rbac.clusterScoped={{IngressClass/{approved(release)},ClusterRole/{approved(release)}}}",
     )
     kubeconfig = token_kubeconfig(cluster, release, tmp_path_factory.mktemp("sa") / "agent.yaml")
     found = Scenario(cluster, release, kubeconfig)
@@ -59,6 +67,8 @@ def scenario(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
         check=False,
         timeout=120,
     )
+    for kind in ("ingressclass", "clusterrole"):
+        cluster.kubectl_run("delete", kind, approved(release), "--ignore-not-found", check=False)
     for group in (f"g{release.name}", f"h{release.name}"):
         cluster.kubectl_run(
             "delete", "crd", f"gadgets.{group}.oa-test.example", "--ignore-not-found", check=False
@@ -198,3 +208,32 @@ def test_agent_applies_only_the_bundle_crds_it_was_allowed(scenario: Scenario) -
     scenario.record("server-side apply of a CRD not named in rbac.bundleCRDs", False, other)
     assert other.returncode != 0
     assert "forbidden" in other.stderr
+
+
+def _cluster_scoped(kind: str, name: str, rules: str = "") -> str:
+    api = "rbac.authorization.k8s.io/v1" if kind == "ClusterRole" else "networking.k8s.io/v1"
+    body = f"rules: {rules}\n" if kind == "ClusterRole" else "spec: {controller: acme.example/c}\n"
+    return f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: {name}}}\n{body}"
+
+
+def test_agent_writes_only_the_approved_cluster_scoped_objects(scenario: Scenario) -> None:
+    apply = ("apply", "--server-side", "--field-manager=outpost-agent", "-f", "-")
+    name, s = approved(scenario.release), scenario
+    for what, doc, ok in (
+        ("IngressClass named in rbac.clusterScoped", _cluster_scoped("IngressClass", name), True),
+        ("IngressClass not approved", _cluster_scoped("IngressClass", f"{name}-x"), False),
+        ("ClusterRole not approved", _cluster_scoped("ClusterRole", f"{name}-x", "[]"), False),
+    ):
+        proc = s.agent(*apply, stdin=doc)
+        s.record(f"server-side apply of {what}", ok, proc)
+        assert (proc.returncode == 0) == ok, f"{what}: {proc.stderr or 'accepted'}"
+    # An approved ClusterRole still holds only rules the agent has itself (escalation check).
+    held = "[{apiGroups: [''], resources: [nodes], verbs: [get, list]}]"
+    proc = s.agent(*apply, stdin=_cluster_scoped("ClusterRole", name, held))
+    s.record("server-side apply of the approved ClusterRole with rules it holds", True, proc)
+    assert proc.returncode == 0, proc.stderr
+    more = "[{apiGroups: [''], resources: [secrets], verbs: [list]}]"
+    proc = s.agent(*apply, stdin=_cluster_scoped("ClusterRole", name, more))
+    s.record("server-side apply of the approved ClusterRole with rules it lacks", False, proc)
+    assert proc.returncode != 0
+    assert "permissions not currently held" in proc.stderr, proc.stderr

@@ -12,7 +12,12 @@ import pytest
 
 from tests.unit.chart.chart import CHART, FULL_VALUES, NAMESPACE, find, rbac_rules, template
 
-RBAC_TEMPLATES = ("clusterrole.yaml", "clusterrole-tenant.yaml", "role.yaml")
+RBAC_TEMPLATES = (
+    "clusterrole.yaml",
+    "clusterrole-tenant.yaml",
+    "role.yaml",
+    "clusterrole-approved.yaml",
+)
 FORBIDDEN_VERBS = {"escalate", "impersonate", "*"}
 Docs = list[dict[str, Any]]
 
