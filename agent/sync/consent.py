@@ -1,7 +1,8 @@
 """Consent by category: what a report may carry out of the cluster, decided by the customer.
 
 Pure. The chart value `hub.share` (env `OUTPOST_HUB_SHARE`) lists the categories that may leave:
-- `health`: Ready, reason and counts of DataPlanes, Tenants and Applications;
+- `health`: Ready, reason and counts of DataPlanes, Tenants and Applications, and the outcome
+  of each preflight check of the Bundle checked last;
 - `usage`: what tenants request, and the signed usage records for billing;
 - `owners`: the people and groups named as tenant owners;
 - `versions`: the bundle and agent versions, and the licence in force (its state, expiry and
@@ -50,6 +51,7 @@ def apply(doc: Mapping[str, Any], share: frozenset[str]) -> dict[str, Any]:
         out["summary"] = {k: v for k, v in (out.get("summary") or {}).items() if k == "usage"}
         out["dataplanes"], out["applications"] = [], []
         out["tenants"] = [_without(t, "ready", "reason") for t in out.get("tenants") or ()]
+        out["preflight"] = None
     if "owners" not in share:
         out["tenants"] = [_without(t, "owner") for t in out.get("tenants") or ()]
     out["consent"] = {"shared": [c for c in CATEGORIES if c in share],

@@ -147,6 +147,7 @@ def build_report(
     doc = header(snapshot, state, now, nonce)
     doc["agent_version"] = opts.agent_version
     doc["license"] = snapshot.license
+    doc["preflight"] = snapshot.preflight
     doc["summary"] = summary(snapshot)
     doc["usage"] = [record.to_event(state.agent_id) for record in snapshot.usage]
     allowed = consent.apply({**doc, **lists(snapshot, opts)}, opts.shared)

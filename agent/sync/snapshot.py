@@ -84,6 +84,8 @@ class ClusterSnapshot:
     """The licence in force as its License status says (`license_of`), None without one."""
     usage: tuple[UsageRecord, ...] = ()
     """Closed-window usage records waiting for a report (`agent.core.usage`)."""
+    preflight: dict[str, object] | None = None
+    """The preflight results of the Bundle checked last (`preflight_of`), None without any."""
 
 
 def safe_name(value: object) -> str:
@@ -160,7 +162,28 @@ def snapshot_from_objects(
         applications=applications_of(objects.get("Application", ())),
         bundle=bundle_of(objects.get("Bundle", ())),
         license=license_of(objects.get("License", ())),
+        preflight=preflight_of(objects.get("Bundle", ())),
     )
+
+
+def preflight_of(bundles: Iterable[Mapping[str, Any]]) -> dict[str, object] | None:
+    """The preflight results of the newest Bundle that ran checks: each check's name, kind,
+    strictness and outcome, copied field by field (never its message)."""
+    checked = [b for b in bundles if isinstance(dig(b, "status", "preflight"), list)]
+    if not checked:
+        return None
+    newest = max(checked, key=lambda b: str(dig(b, "metadata", "creationTimestamp") or ""))
+    results = []
+    items = dig(newest, "status", "preflight")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping):
+            passed = item.get("passed")
+            results.append({
+                "name": safe_name(item.get("name")), "check": str(item.get("check", ""))[:32],
+                "strict": item.get("strict") is True,
+                "passed": passed if isinstance(passed, bool) else None,
+            })  # fmt: skip
+    return {"bundle": safe_name(dig(newest, "metadata", "name")), "results": results[:64]}
 
 
 def license_of(licenses: Iterable[Mapping[str, Any]]) -> dict[str, str] | None:

@@ -153,3 +153,27 @@ def test_the_licence_in_force_is_reported_under_versions() -> None:
     opts = report.ReportOptions(share=frozenset({"health"}))
     withheld, _ = report.build_report(snap, SyncState("agt_x"), T0, "n", opts)
     assert json.loads(withheld)["license"] is None
+
+
+def test_preflight_results_ride_in_the_report_without_their_messages() -> None:
+    from agent.sync import consent
+    from agent.sync.snapshot import snapshot_from_objects
+
+    checks = [
+        {"name": "k8s", "check": "kubernetesVersion", "strict": True, "passed": False,
+         "message": "needs 9.0.0; the secret-ish detail stays home"},
+        {"name": "nodes", "check": "nodes", "strict": False, "passed": True, "message": "ok"},
+    ]  # fmt: skip
+    bundle = {"metadata": {"name": "acme-stable-2", "creationTimestamp": "2026-01-02T00:00:00Z"},
+              "spec": {}, "status": {"preflight": checks}}  # fmt: skip
+    snap = snapshot_from_objects("uid", {"Bundle": [bundle]}, [])
+    payload, _ = report.build_report(snap, SyncState("agt_x"), T0, "n")
+    doc = json.loads(payload)
+    assert doc["preflight"] == {"bundle": "acme-stable-2", "results": [
+        {"name": "k8s", "check": "kubernetesVersion", "strict": True, "passed": False},
+        {"name": "nodes", "check": "nodes", "strict": False, "passed": True},
+    ]}  # fmt: skip
+    assert "secret-ish" not in payload.decode()
+    withheld = report.ReportOptions(share=consent.DEFAULT_SHARE - {"health"})
+    payload, _ = report.build_report(snap, SyncState("agt_x"), T0, "n", withheld)
+    assert json.loads(payload)["preflight"] is None
