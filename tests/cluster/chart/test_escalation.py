@@ -61,11 +61,18 @@ class Attack(Scenario):
 
     def refused(self, what: str, doc: str, *args: str, policy: str = POLICY) -> str:
         """Sends `doc` as the agent; asserts the API server refuses it; returns the message.
-        Retried only while refused for another reason (a new policy takes a moment to apply);
-        accepted once is a failure."""
+        A new policy takes a moment to apply: server-side dry runs (admission without a write)
+        wait for it first; then the real request must be refused, and accepted once fails."""
+        verb = args or ("create",)
+        settle = time.monotonic() + 30
+        while time.monotonic() < settle:
+            probe = self.agent(*verb, "--dry-run=server", "-f", "-", stdin=doc)
+            if probe.returncode != 0 and policy in probe.stderr:
+                break
+            time.sleep(1)
         deadline = time.monotonic() + 30
         while True:
-            proc = self.agent(*(args or ("create",)), "-f", "-", stdin=doc)
+            proc = self.agent(*verb, "-f", "-", stdin=doc)
             assert proc.returncode != 0, f"{what}: accepted"
             if policy in proc.stderr or time.monotonic() > deadline:
                 break

@@ -10,6 +10,7 @@ Rows are added to the can-i matrix (`$OUTPOST_CAN_I_MATRIX`) as "real request as
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -47,6 +48,13 @@ class Floors(Scenario):
     def patch(self, what: str, data: dict[str, str | None], ok: bool) -> str:
         body = json.dumps({"data": data})
         argv = ("patch", "configmap", TRUST_FLOOR_CONFIGMAP, "-n", self.own_ns, "-p", body)
+        if not ok:  # a new policy takes a moment to apply: dry runs (no write) wait for it
+            settle = time.monotonic() + 30
+            while time.monotonic() < settle:
+                probe = self.agent(*argv, "--dry-run=server")
+                if probe.returncode != 0 and POLICY in probe.stderr:
+                    break
+                time.sleep(1)
         proc = eventually(lambda: self.agent(*argv), ok)
         self.record(what, ok, proc)
         assert (proc.returncode == 0) == ok, f"{what}: {proc.stderr or 'accepted'}"
