@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import k8syaml
 from tests.cluster.chart.release import (
     ROOT,
     Release,
@@ -42,6 +43,16 @@ WIDGET_RULE = (
     ),
 )
 READY_APPS = ("webapp", "report-api")
+
+
+def example_tenants() -> list[str]:
+    """Names of the Tenants the example resources declare."""
+    names = []
+    for path in sorted((EXAMPLES / "resources").glob("*.yaml")):
+        for doc in k8syaml.load_all(path.read_text()):
+            if doc and doc.get("kind") == "Tenant":
+                names.append(doc["metadata"]["name"])
+    return names
 
 
 def _free_port() -> int:
@@ -115,7 +126,10 @@ def test_agent_reconciles_examples_with_chart_rights(
 
 
 def _wait_ready(cluster: Cluster, log: Path) -> None:
-    waits = [("tenants", "--all"), *(("applications", name) for name in READY_APPS)]
+    # The examples' own Tenants by name: earlier tests of the session may leave Tenants of other
+    # agents behind (still deleting), which this agent has no rights to finish.
+    waits = [*(("tenant", name) for name in example_tenants()),
+             *(("applications", name) for name in READY_APPS)]  # fmt: skip
     for kind, which in waits:
         proc = cluster.kubectl_run(
             "wait", "--for=condition=Ready", kind, which, "--timeout=100s", check=False
